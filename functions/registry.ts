@@ -1,0 +1,39 @@
+// Every deployable function: its name, the path prefixes it owns at the edge host, and its
+// app. The local server routes by this table, and wrangler.toml is generated from it
+// (`npm run wrangler:toml`); a test fails when the two disagree.
+import type { OpenAPIHono } from "@hono/zod-openapi";
+import type { AppEnv } from "../lib/env";
+import { app as identity } from "./identity/app";
+
+export interface FunctionDef {
+  name: string;
+  /** Worker entry, relative to the repository root. */
+  main: string;
+  /** Path prefixes; `/v1/auth` owns `/v1/auth` and everything below it. */
+  prefixes: string[];
+  app: OpenAPIHono<AppEnv>;
+}
+
+export const functions: FunctionDef[] = [
+  {
+    name: "identity",
+    main: "functions/identity/index.ts",
+    prefixes: ["/v1/workspaces", "/v1/auth", "/v1/api-keys", "/v1/agents", "/v1/settings"],
+    app: identity,
+  },
+];
+
+/** The function owning `path`: the longest matching prefix wins. */
+export function route(path: string): FunctionDef | undefined {
+  let best: FunctionDef | undefined;
+  let bestLen = -1;
+  for (const f of functions) {
+    for (const p of f.prefixes) {
+      if ((path === p || path.startsWith(p.endsWith("/") ? p : `${p}/`)) && p.length > bestLen) {
+        best = f;
+        bestLen = p.length;
+      }
+    }
+  }
+  return best;
+}

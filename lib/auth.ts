@@ -1,0 +1,181 @@
+// Who is calling. One middleware accepts the three credentials of the contract (API key,
+// JWT access token, session cookie), resolves them to a principal of one workspace, and
+// refuses everything under /v1 that is not on the short public list. Role and scope guards
+// are small middleware on top.
+import { and, eq, gt, isNull, or } from "drizzle-orm";
+import { getCookie } from "hono/cookie";
+import { createMiddleware } from "hono/factory";
+import { sign, verify } from "hono/jwt";
+import { agents, apiKeys, authSessions } from "../schema";
+import { ApiError } from "./errors";
+import type { AppEnv } from "./env";
+import { sha256Hex } from "./ids";
+
+export type Role = "owner" | "admin" | "agent";
+export type Scope = "read" | "write" | "admin";
+export const SCOPES: readonly Scope[] = ["read", "write", "admin"];
+
+export interface Principal {
+  workspaceId: string;
+  role: Role;
+  scopes: readonly Scope[];
+  via: "api_key" | "jwt" | "cookie";
+  /** The agent acting (absent for API keys). */
+  agentId?: string;
+  apiKeyId?: string;
+}
+
+export const SESSION_COOKIE = "parley_session";
+export const ACCESS_TOKEN_TTL = 15 * 60;
+
+const ROLE_RANK: Record<Role, number> = { agent: 1, admin: 2, owner: 3 };
+
+// Routes anyone may call: sign-up and the credential exchanges themselves.
+const PUBLIC_ROUTES: ReadonlyArray<[string, RegExp]> = [
+  ["POST", /^\/v1\/workspaces\/?$/],
+  ["POST", /^\/v1\/auth\/(token|refresh|revoke|login|logout)\/?$/],
+];
+
+export function isPublicRoute(method: string, path: string): boolean {
+  return PUBLIC_ROUTES.some(([m, re]) => m === method && re.test(path));
+}
+
+interface AccessClaims {
+  sub: string;
+  wid: string;
+  role: Role;
+  typ: "access";
+  iat: number;
+  exp: number;
+  [k: string]: unknown;
+}
+
+export async function issueAccessToken(
+  agent: { id: string; workspaceId: string; role: Role },
+  secret: string,
+  now = Math.floor(Date.now() / 1000),
+): Promise<string> {
+  const claims: AccessClaims = { sub: agent.id, wid: agent.workspaceId, role: agent.role, typ: "access", iat: now, exp: now + ACCESS_TOKEN_TTL };
+  return sign(claims, secret, "HS256");
+}
+
+async function fromJwt(token: string, secret: string): Promise<Principal> {
+  let claims: AccessClaims;
+  try {
+    claims = (await verify(token, secret, "HS256")) as AccessClaims;
+  } catch (err) {
+    const expired = err instanceof Error && /expired/i.test(err.name + err.message);
+    throw new ApiError("unauthorized", expired ? "The access token has expired; refresh it." : "The access token is invalid.");
+  }
+  if (claims.typ !== "access" || typeof claims.sub !== "string" || typeof claims.wid !== "string" || !(claims.role in ROLE_RANK)) {
+    throw new ApiError("unauthorized", "The access token is invalid.");
+  }
+  return { workspaceId: claims.wid, agentId: claims.sub, role: claims.role, scopes: SCOPES, via: "jwt" };
+}
+
+/** Reads the API key from `Authorization: Bearer pk_…` or `X-API-Key`. */
+function credentials(c: { req: { header(name: string): string | undefined } }) {
+  const authz = c.req.header("authorization");
+  const xKey = c.req.header("x-api-key");
+  if (authz !== undefined) {
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(authz);
+    if (!m) throw new ApiError("unauthorized", "The Authorization header must be `Bearer <token>`.");
+    return m[1]!.startsWith("pk_") ? { apiKey: m[1]! } : { jwt: m[1]! };
+  }
+  if (xKey !== undefined) return { apiKey: xKey.trim() };
+  return {};
+}
+
+const UNSAFE = new Set(["POST", "PUT", "PATCH", "DELETE"]);
+
+export const authenticate = createMiddleware<AppEnv>(async (c, next) => {
+  const path = c.req.path;
+  if (!path.startsWith("/v1/") || isPublicRoute(c.req.method, path)) return next();
+
+  const { db, config, waitUntil } = c.var.services;
+  const cred = credentials(c);
+  let principal: Principal | undefined;
+
+  if (cred.jwt) {
+    principal = await fromJwt(cred.jwt, config.jwtSecret);
+  } else if (cred.apiKey !== undefined) {
+    const hash = await sha256Hex(cred.apiKey);
+    const now = new Date();
+    const [key] = await db
+      .select({ id: apiKeys.id, workspaceId: apiKeys.workspaceId, scopes: apiKeys.scopes, lastUsedAt: apiKeys.lastUsedAt })
+      .from(apiKeys)
+      .where(and(eq(apiKeys.keyHash, hash), isNull(apiKeys.revokedAt), or(isNull(apiKeys.expiresAt), gt(apiKeys.expiresAt, now))))
+      .limit(1);
+    if (!key) throw new ApiError("unauthorized", "The API key is invalid or revoked.");
+    const scopes = key.scopes.filter((s): s is Scope => (SCOPES as string[]).includes(s));
+    principal = { workspaceId: key.workspaceId, apiKeyId: key.id, role: scopes.includes("admin") ? "admin" : "agent", scopes, via: "api_key" };
+    // Record use at most once a minute per key, after the response.
+    if (!key.lastUsedAt || now.getTime() - key.lastUsedAt.getTime() > 60_000) {
+      waitUntil(db.update(apiKeys).set({ lastUsedAt: now }).where(eq(apiKeys.id, key.id)).then(() => undefined, () => undefined));
+    }
+  } else {
+    const cookie = getCookie(c, SESSION_COOKIE);
+    if (cookie) {
+      if (UNSAFE.has(c.req.method)) assertSameOrigin(c.req.header("origin"), c.req.url, config.publicBaseUrl);
+      const [row] = await db
+        .select({ workspaceId: authSessions.workspaceId, agentId: agents.id, role: agents.role })
+        .from(authSessions)
+        .innerJoin(agents, eq(agents.id, authSessions.agentId))
+        .where(and(eq(authSessions.tokenHash, await sha256Hex(cookie)), isNull(authSessions.revokedAt), gt(authSessions.expiresAt, new Date())))
+        .limit(1);
+      if (!row) throw new ApiError("unauthorized", "The session has expired; sign in again.");
+      principal = { workspaceId: row.workspaceId, agentId: row.agentId, role: row.role, scopes: SCOPES, via: "cookie" };
+    }
+  }
+
+  if (!principal) {
+    throw new ApiError("unauthorized", "Authentication is required: send `Authorization: Bearer <token>` or `X-API-Key`.", {
+      headers: { "WWW-Authenticate": 'Bearer realm="parley"' },
+    });
+  }
+
+  if (principal.via === "api_key") {
+    const needed: Scope = UNSAFE.has(c.req.method) ? "write" : "read";
+    if (!principal.scopes.includes(needed) && !principal.scopes.includes("admin")) {
+      throw new ApiError("forbidden", `This API key lacks the \`${needed}\` scope.`);
+    }
+  }
+  c.set("principal", principal);
+  return next();
+});
+
+/** CSRF defence for cookie sessions: an unsafe request must come from our own origin. */
+export function assertSameOrigin(origin: string | undefined, requestUrl: string, publicBaseUrl?: string): void {
+  const allowed = new Set([new URL(requestUrl).origin]);
+  if (publicBaseUrl) allowed.add(new URL(publicBaseUrl).origin);
+  if (!origin || !allowed.has(origin)) {
+    throw new ApiError("forbidden", "Cross-site request refused: a cookie-authenticated change must carry a same-origin `Origin` header.");
+  }
+}
+
+/** Allows principals whose role is at least `min` (API keys: the `admin` scope counts as admin). */
+export function requireRole(min: Role) {
+  return createMiddleware<AppEnv>(async (c, next) => {
+    const p = c.get("principal");
+    if (!p) throw new ApiError("unauthorized");
+    if (ROLE_RANK[p.role] < ROLE_RANK[min]) {
+      throw new ApiError("forbidden", p.via === "api_key" ? "This API key lacks the `admin` scope." : `This needs the ${min} role.`);
+    }
+    return next();
+  });
+}
+
+export function requireScope(scope: Scope) {
+  return createMiddleware<AppEnv>(async (c, next) => {
+    const p = c.get("principal");
+    if (!p) throw new ApiError("unauthorized");
+    if (!p.scopes.includes(scope)) throw new ApiError("forbidden", `This needs the \`${scope}\` scope.`);
+    return next();
+  });
+}
+
+/** Only an agent (JWT or cookie) may do this: some actions have no meaning for an API key. */
+export const requireAgent = createMiddleware<AppEnv>(async (c, next) => {
+  if (!c.get("principal")?.agentId) throw new ApiError("forbidden", "This needs an agent's credentials, not an API key.");
+  return next();
+});

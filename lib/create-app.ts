@@ -1,0 +1,137 @@
+// The one app factory. `createRouter()` gives an OpenAPIHono whose validation failures
+// become the contract's 400/422; `createApp()` adds the request pipeline every function
+// shares: request id → services → body limit → auth → rate limit → idempotency, with one
+// not-found and one error handler.
+import { OpenAPIHono } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { createMiddleware } from "hono/factory";
+import { HTTPException } from "hono/http-exception";
+import { authenticate } from "./auth";
+import { ApiError, type ErrorCode, errorBody, fieldErrors, isDependencyFailure, uniqueViolation } from "./errors";
+import type { AppEnv } from "./env";
+import { idempotency } from "./idempotency";
+import { newId } from "./ids";
+import { rateLimit } from "./rate-limit";
+
+export const DEFAULT_BODY_LIMIT = 1024 * 1024;
+
+export function createRouter() {
+  return new OpenAPIHono<AppEnv>({
+    strict: false,
+    defaultHook: (result) => {
+      if (result.success) return;
+      const where = (result as { target?: string }).target ?? "json";
+      const issues = (result.error as { issues: Array<{ path: PropertyKey[]; message: string }> }).issues;
+      const fields = fieldErrors(issues);
+      if (where === "json" || where === "form") {
+        throw new ApiError("validation_error", "The request body is invalid.", { details: { fields } });
+      }
+      const noun = where === "param" ? "path parameter" : where === "header" ? "header" : "query parameter";
+      throw new ApiError("bad_request", `Invalid ${noun}: ${Object.keys(fields).join(", ")}.`, { details: { fields } });
+    },
+  });
+}
+
+const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
+
+const requestId = createMiddleware<AppEnv>(async (c, next) => {
+  const given = c.req.header("x-request-id");
+  const id = given && REQUEST_ID_RE.test(given) ? given : newId("req");
+  c.set("requestId", id);
+  await next();
+  c.res.headers.set("X-Request-Id", id);
+});
+
+function waitUntilFor(c: Context<AppEnv>) {
+  return (p: Promise<unknown>) => {
+    const guarded = p.catch((err) => console.error(JSON.stringify({ msg: "background task failed", request_id: c.get("requestId"), error: String(err) })));
+    try {
+      c.executionCtx.waitUntil(guarded);
+    } catch {
+      // Not on Workers (Node server, tests): the promise simply runs on.
+    }
+  };
+}
+
+const services = createMiddleware<AppEnv>(async (c, next) => {
+  const provider = c.env?.PARLEY_SERVICES;
+  if (!provider) throw new Error("No services provider: run through lib/worker.ts or the local server.");
+  const waitUntil = waitUntilFor(c);
+  const deferred: Array<() => Promise<unknown>> = [];
+  c.set("services", provider({ env: c.env, waitUntil, defer: (fn) => void deferred.push(fn) }));
+  try {
+    await next();
+  } finally {
+    if (deferred.length) waitUntil(Promise.all(deferred.map((fn) => fn())));
+  }
+});
+
+const STATUS_CODE: Record<number, ErrorCode> = {
+  400: "bad_request",
+  401: "unauthorized",
+  403: "forbidden",
+  404: "not_found",
+  405: "not_found",
+  409: "conflict",
+  413: "payload_too_large",
+  415: "bad_request",
+  422: "validation_error",
+  429: "rate_limit_exceeded",
+  503: "service_unavailable",
+};
+
+export function handleError(err: Error, c: Context<AppEnv>): Response {
+  const rid = c.get("requestId") ?? newId("req");
+  const send = (code: ErrorCode, status: number, message: string, details?: Record<string, unknown>, headers?: Record<string, string>) =>
+    c.json(errorBody(code, message, rid, details), status as 400, { "X-Request-Id": rid, ...(headers ?? {}) });
+
+  if (err instanceof ApiError) {
+    if (err.code === "internal_error" || err.code === "service_unavailable") {
+      console.error(JSON.stringify({ msg: err.message, code: err.code, request_id: rid, cause: String(err.cause ?? "") }));
+    }
+    return send(err.code, err.status, err.message, err.details, err.headers);
+  }
+  if (isDependencyFailure(err)) {
+    console.error(JSON.stringify({ msg: "dependency failure", request_id: rid, error: String(err), cause: String((err as { cause?: unknown }).cause ?? "") }));
+    return send("service_unavailable", 503, "A service Parley depends on is unavailable. Nothing was written; try again.");
+  }
+  if (uniqueViolation(err)) {
+    return send("conflict", 409, "A resource with these unique fields already exists.");
+  }
+  if (err instanceof HTTPException && err.status < 500) {
+    const code = STATUS_CODE[err.status] ?? "bad_request";
+    const message = err.status === 400 && /JSON/i.test(err.message) ? "Malformed JSON in request body." : err.message || code;
+    return send(code, err.status === 405 ? 404 : err.status === 415 ? 400 : err.status, message);
+  }
+  console.error(JSON.stringify({ msg: "unhandled error", request_id: rid, error: String(err), stack: err?.stack }));
+  return send("internal_error", 500, "Something went wrong on our side. Quote the request id if you contact support.");
+}
+
+export interface CreateAppOptions {
+  /** Largest accepted request body in bytes (uploads raise it). */
+  bodyLimit?: number;
+}
+
+export function createApp(opts: CreateAppOptions = {}) {
+  const app = createRouter();
+  const limit = opts.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  app.use(requestId);
+  app.use(services);
+  app.use(
+    bodyLimit({
+      maxSize: limit,
+      onError: () => {
+        throw new ApiError("payload_too_large", `The request body is larger than ${limit} bytes.`);
+      },
+    }),
+  );
+  app.use(authenticate);
+  app.use(rateLimit);
+  app.use(idempotency);
+  app.notFound((c) => handleError(new ApiError("not_found", `No route for ${c.req.method} ${c.req.path}.`), c));
+  app.onError(handleError);
+  return app;
+}
+
+export type App = ReturnType<typeof createApp>;

@@ -1,0 +1,46 @@
+// The bindings a Parley function receives (Workers env vars and secrets; the local server
+// passes the same names from process.env) and the one app-wide Hono env type.
+import type { Context } from "hono";
+import type { RouteConfig, RouteHandler } from "@hono/zod-openapi";
+import type { Principal } from "./auth";
+import type { ServiceProvider, Services } from "./services";
+
+export interface Env {
+  ENVIRONMENT?: string;
+  DATABASE_URL?: string;
+  /** Only for local PostgreSQL: host:port of a WebSocket→TCP proxy for the Neon driver. */
+  NEON_WS_PROXY?: string;
+  JWT_SECRET?: string;
+  UPSTASH_REDIS_REST_URL?: string;
+  UPSTASH_REDIS_REST_TOKEN?: string;
+  QSTASH_URL?: string;
+  QSTASH_TOKEN?: string;
+  QSTASH_CURRENT_SIGNING_KEY?: string;
+  QSTASH_NEXT_SIGNING_KEY?: string;
+  PUBLIC_BASE_URL?: string;
+  OPENAI_API_KEY?: string;
+  OPENAI_BASE_URL?: string;
+  OPENAI_MODEL?: string;
+  MAILGUN_API_KEY?: string;
+  MAILGUN_DOMAIN?: string;
+  MAILGUN_BASE_URL?: string;
+  MAILGUN_WEBHOOK_SIGNING_KEY?: string;
+  WHATSAPP_GRAPH_URL?: string;
+  RATE_LIMIT_PER_MINUTE?: string;
+  /** Workers static assets (the docs function serves Scalar's standalone bundle from it). */
+  ASSETS?: { fetch(req: Request | string): Promise<Response> };
+  /** Injected by the local server and tests: builds services without the Worker defaults. */
+  PARLEY_SERVICES?: ServiceProvider;
+}
+
+export interface AppEnv {
+  Bindings: Env;
+  Variables: {
+    requestId: string;
+    services: Services;
+    principal: Principal;
+  };
+}
+
+export type AppContext = Context<AppEnv>;
+export type AppRouteHandler<R extends RouteConfig> = RouteHandler<R, AppEnv>;

@@ -1,0 +1,175 @@
+// The one error type of the API and the one table that maps its codes to HTTP statuses.
+// Every function, job and webhook endpoint answers errors through `errorBody`.
+import { z } from "@hono/zod-openapi";
+import { HTTPException } from "hono/http-exception";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+
+export const ERROR_STATUS = {
+  bad_request: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  payload_too_large: 413,
+  validation_error: 422,
+  rate_limit_exceeded: 429,
+  internal_error: 500,
+  service_unavailable: 503,
+} as const satisfies Record<string, ContentfulStatusCode>;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+export type ErrorStatus = (typeof ERROR_STATUS)[ErrorCode];
+
+const DEFAULT_MESSAGE: Record<ErrorCode, string> = {
+  bad_request: "The request could not be understood.",
+  unauthorized: "Authentication is required.",
+  forbidden: "You are not allowed to do this.",
+  not_found: "No such resource.",
+  conflict: "The request conflicts with the current state.",
+  payload_too_large: "The request body is too large.",
+  validation_error: "The request body is invalid.",
+  rate_limit_exceeded: "Too many requests.",
+  internal_error: "Something went wrong on our side.",
+  service_unavailable: "A service Parley depends on is unavailable. Nothing was written; try again.",
+};
+
+export class ApiError extends HTTPException {
+  readonly code: ErrorCode;
+  readonly details?: Record<string, unknown>;
+  readonly headers?: Record<string, string>;
+
+  constructor(
+    code: ErrorCode,
+    message?: string,
+    opts: { details?: Record<string, unknown>; headers?: Record<string, string>; cause?: unknown } = {},
+  ) {
+    super(ERROR_STATUS[code], { message: message ?? DEFAULT_MESSAGE[code], cause: opts.cause });
+    this.code = code;
+    this.details = opts.details;
+    this.headers = opts.headers;
+  }
+}
+
+export const notFound = (what = "resource") => new ApiError("not_found", `No such ${what}.`);
+
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string; details?: Record<string, unknown>; request_id: string };
+}
+
+export function errorBody(
+  code: ErrorCode,
+  message: string,
+  requestId: string,
+  details?: Record<string, unknown>,
+): ErrorBody {
+  return { error: { code, message, ...(details ? { details } : {}), request_id: requestId } };
+}
+
+/** A JSON Response in the contract's error shape (for places outside a Hono context). */
+export function errorResponse(
+  code: ErrorCode,
+  message: string,
+  requestId: string,
+  details?: Record<string, unknown>,
+  headers: Record<string, string> = {},
+): Response {
+  return new Response(JSON.stringify(errorBody(code, message, requestId, details)), {
+    status: ERROR_STATUS[code],
+    headers: { "content-type": "application/json; charset=utf-8", "x-request-id": requestId, ...headers },
+  });
+}
+
+/** Turns zod issues into `{ "a.b": ["message", …] }`, every issue listed. */
+export function fieldErrors(issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }>) {
+  const fields: Record<string, string[]> = {};
+  for (const issue of issues) {
+    const key = issue.path.length ? issue.path.map(String).join(".") : "_";
+    fields[key] = [...(fields[key] ?? []), issue.message];
+  }
+  return fields;
+}
+
+// SQLSTATE classes that mean "the database is not there right now", not "your query is wrong".
+const UNAVAILABLE_SQLSTATE = /^(08|53|57P0[1-3]|57014|58)/;
+
+/** Walks an error's cause chain and says whether it is a dependency outage (→ 503). */
+export function isDependencyFailure(err: unknown): boolean {
+  let cur: unknown = err;
+  for (let depth = 0; cur && depth < 6; depth++) {
+    if (cur instanceof ApiError) return cur.code === "service_unavailable";
+    const e = cur as { code?: unknown; name?: unknown; message?: unknown; cause?: unknown };
+    if (typeof e.code === "string") {
+      if (/^[0-9A-Z]{5}$/.test(e.code)) return UNAVAILABLE_SQLSTATE.test(e.code);
+      if (/^(ECONN|ETIMEDOUT|ENOTFOUND|EPIPE|EAI_AGAIN|UND_ERR)/.test(e.code)) return true;
+    }
+    if (e.name === "DependencyError") return true;
+    const msg = typeof e.message === "string" ? e.message : "";
+    if (/connection (terminated|refused|closed|ended)|ECONNREFUSED|WebSocket|socket hang up|fetch failed|Connection terminated|PGlite is closed/i.test(msg)) {
+      return true;
+    }
+    cur = e.cause;
+  }
+  return false;
+}
+
+/** Postgres unique violation (23505), looked for through drizzle's wrapping. */
+export function uniqueViolation(err: unknown): { constraint?: string } | null {
+  let cur: unknown = err;
+  for (let depth = 0; cur && depth < 6; depth++) {
+    const e = cur as { code?: unknown; constraint?: unknown; cause?: unknown };
+    if (e.code === "23505") return { constraint: typeof e.constraint === "string" ? e.constraint : undefined };
+    cur = e.cause;
+  }
+  return null;
+}
+
+export class DependencyError extends Error {
+  override name = "DependencyError";
+}
+
+// ---- OpenAPI side of the same table ----
+
+export const ErrorSchema = z
+  .object({
+    error: z.object({
+      code: z.enum(Object.keys(ERROR_STATUS) as [ErrorCode, ...ErrorCode[]]),
+      message: z.string(),
+      details: z.record(z.string(), z.unknown()).optional(),
+      request_id: z.string(),
+    }),
+  })
+  .openapi("Error", {
+    example: {
+      error: {
+        code: "validation_error",
+        message: "The request body is invalid.",
+        details: { fields: { title: ["Required"] } },
+        request_id: "req_01jd3k9v6q8f2m4x7c5b0n1p2r",
+      },
+    },
+  });
+
+const STATUS_DESCRIPTION: Record<number, string> = {
+  400: "Malformed JSON, a bad query parameter or a bad multipart body (`bad_request`).",
+  401: "No or invalid credentials (`unauthorized`).",
+  403: "The role or key scope does not allow this (`forbidden`).",
+  404: "No such resource in your workspace (`not_found`).",
+  409: "Conflict: a unique field is taken, an idempotency key was reused, or the state change is invalid (`conflict`).",
+  413: "Body over its limit (`payload_too_large`).",
+  422: "The body fails the schema; `details.fields` lists every problem (`validation_error`).",
+  429: "Rate limit exceeded (`rate_limit_exceeded`); see `Retry-After`.",
+  500: "Unexpected error (`internal_error`); no internals are revealed.",
+  503: "A dependency is down (`service_unavailable`); nothing was written.",
+};
+
+type ErrStatus = 400 | 401 | 403 | 404 | 409 | 413 | 422 | 429 | 500 | 503;
+
+/** OpenAPI error responses for a route: always 400/401/422/429/500/503, plus the ones named. */
+export function errorResponses<S extends ErrStatus>(...extra: S[]) {
+  const statuses = new Set<ErrStatus>([400, 422, 429, 500, 503, ...extra]);
+  const out: Record<string, { description: string; content: { "application/json": { schema: typeof ErrorSchema } } }> = {};
+  for (const s of [...statuses].sort()) {
+    out[s] = { description: STATUS_DESCRIPTION[s] ?? "Error", content: { "application/json": { schema: ErrorSchema } } };
+  }
+  return out as Record<S | 400 | 422 | 429 | 500 | 503, { description: string; content: { "application/json": { schema: typeof ErrorSchema } } }>;
+}

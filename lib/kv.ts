@@ -1,0 +1,107 @@
+// The small key-value interface Parley needs from Redis (rate limits, counters, idempotency,
+// stream replay), and its production implementation over Upstash's REST API.
+import { Redis } from "@upstash/redis";
+import { DependencyError } from "./errors";
+
+export interface Kv {
+  get(key: string): Promise<string | null>;
+  /** Returns false when `nx` is set and the key already exists. */
+  set(key: string, value: string, opts?: { ex?: number; nx?: boolean }): Promise<boolean>;
+  del(key: string): Promise<void>;
+  /** Increments and, when the key is new, gives it a time to live. */
+  incr(key: string, ttlSeconds?: number): Promise<number>;
+  /** Time to live in seconds; -2 when the key does not exist, -1 when it has none. */
+  ttl(key: string): Promise<number>;
+  rpush(key: string, values: string[], ttlSeconds?: number): Promise<number>;
+  lrange(key: string, start: number, stop: number): Promise<string[]>;
+}
+
+function wrap<T>(p: Promise<T>): Promise<T> {
+  return p.catch((err: unknown) => {
+    throw new DependencyError(`redis: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  });
+}
+
+export function upstashKv(url: string, token: string): Kv {
+  const redis = new Redis({ url, token, automaticDeserialization: false, enableTelemetry: false });
+  return {
+    get: (key) => wrap(redis.get<string>(key)),
+    async set(key, value, opts = {}) {
+      const args = { ...(opts.ex ? { ex: opts.ex } : {}), ...(opts.nx ? { nx: true } : {}) } as { ex: number; nx: true };
+      const res = await wrap(redis.set(key, value, args));
+      return res === "OK";
+    },
+    async del(key) {
+      await wrap(redis.del(key));
+    },
+    async incr(key, ttlSeconds) {
+      if (!ttlSeconds) return wrap(redis.incr(key));
+      const p = redis.pipeline();
+      p.incr(key);
+      p.expire(key, ttlSeconds, "NX");
+      const [n] = await wrap(p.exec<[number, number]>());
+      return n;
+    },
+    ttl: (key) => wrap(redis.ttl(key)),
+    async rpush(key, values, ttlSeconds) {
+      if (!values.length) return 0;
+      const p = redis.pipeline();
+      p.rpush(key, ...values);
+      if (ttlSeconds) p.expire(key, ttlSeconds);
+      const [n] = await wrap(p.exec<[number, number]>());
+      return n;
+    },
+    lrange: (key, start, stop) => wrap(redis.lrange<string>(key, start, stop)),
+  };
+}
+
+/** In-process implementation for the embedded default (`npm start`, `npm test`). */
+export function memoryKv(now: () => number = Date.now): Kv {
+  const store = new Map<string, { value: string | string[]; expiresAt?: number }>();
+  const live = (key: string) => {
+    const e = store.get(key);
+    if (e && e.expiresAt !== undefined && e.expiresAt <= now()) {
+      store.delete(key);
+      return undefined;
+    }
+    return e;
+  };
+  return {
+    async get(key) {
+      const e = live(key);
+      return typeof e?.value === "string" ? e.value : null;
+    },
+    async set(key, value, opts = {}) {
+      if (opts.nx && live(key)) return false;
+      store.set(key, { value, expiresAt: opts.ex ? now() + opts.ex * 1000 : undefined });
+      return true;
+    },
+    async del(key) {
+      store.delete(key);
+    },
+    async incr(key, ttlSeconds) {
+      const e = live(key);
+      const n = (e ? Number(e.value) : 0) + 1;
+      store.set(key, { value: String(n), expiresAt: e ? e.expiresAt : ttlSeconds ? now() + ttlSeconds * 1000 : undefined });
+      return n;
+    },
+    async ttl(key) {
+      const e = live(key);
+      if (!e) return -2;
+      return e.expiresAt === undefined ? -1 : Math.ceil((e.expiresAt - now()) / 1000);
+    },
+    async rpush(key, values, ttlSeconds) {
+      const e = live(key);
+      const list = Array.isArray(e?.value) ? e.value : [];
+      list.push(...values);
+      store.set(key, { value: list, expiresAt: ttlSeconds ? now() + ttlSeconds * 1000 : e?.expiresAt });
+      return list.length;
+    },
+    async lrange(key, start, stop) {
+      const e = live(key);
+      const list = Array.isArray(e?.value) ? e.value : [];
+      const end = stop < 0 ? list.length + stop + 1 : stop + 1;
+      return list.slice(start < 0 ? Math.max(0, list.length + start) : start, end);
+    },
+  };
+}

@@ -1,0 +1,24 @@
+// Routes a request to the function that owns its path, as the edge host does, handing it the
+// local services. Used by the local server and by the tests (without a socket).
+import { functions, route } from "../../functions/registry";
+import type { Env } from "../env";
+import { errorResponse } from "../errors";
+import { newId } from "../ids";
+import type { ServiceProvider } from "../services";
+
+export type Dispatch = (req: Request) => Promise<Response>;
+
+export function createDispatch(provider: ServiceProvider, env: Env = {}): Dispatch {
+  const bindings: Env = { ...env, PARLEY_SERVICES: provider };
+  return async (req) => {
+    const fn = route(new URL(req.url).pathname);
+    if (!fn) {
+      const given = req.headers.get("x-request-id");
+      const rid = given && /^[A-Za-z0-9._:-]{1,128}$/.test(given) ? given : newId("req");
+      return errorResponse("not_found", `No route for ${req.method} ${new URL(req.url).pathname}.`, rid);
+    }
+    return fn.app.fetch(req, bindings);
+  };
+}
+
+export { functions };

@@ -1,0 +1,125 @@
+// The embedded default and the test harness: builds every service for a Node process.
+// Database: PGlite (in `DATA_DIR`, or in memory) unless DATABASE_URL names a PostgreSQL, which
+// is then reached through the Neon driver and a local WebSocket proxy, as in production.
+// Redis: in-process unless UPSTASH_REDIS_REST_URL is set, or REDIS_URL names a redis-server
+// (reached through a local Upstash-protocol adapter and the real @upstash/redis client).
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import ws from "ws";
+import * as schema from "../../schema";
+import type { Database } from "../db";
+import { neonDatabase, useLocalWsProxy } from "../db-neon";
+import type { Env } from "../env";
+import { randomToken } from "../ids";
+import { type Kv, memoryKv, upstashKv } from "../kv";
+import type { Config, ServiceProvider, Services } from "../services";
+import { startUpstashRest } from "./upstash-rest";
+import { startWsProxy } from "./ws-proxy";
+
+export const MIGRATIONS_DIR = resolve(fileURLToPath(new URL("../../migrations", import.meta.url)));
+
+export interface LocalOptions {
+  /** Where data lives; `null` keeps everything in memory (tests). */
+  dataDir: string | null;
+  env?: Env & { REDIS_URL?: string };
+  environment?: Config["environment"];
+}
+
+export interface LocalServices {
+  provider: ServiceProvider;
+  db: Database;
+  kv: Kv;
+  config: Config;
+  /** What the services run on, for the start-up banner. */
+  describe: { database: string; redis: string };
+  close(): Promise<void>;
+}
+
+async function openDatabase(dataDir: string | null, env: LocalOptions["env"] = {}) {
+  if (env.DATABASE_URL) {
+    const { neonConfig } = await import("@neondatabase/serverless");
+    neonConfig.webSocketConstructor = ws;
+    let proxyClose: (() => Promise<void>) | undefined;
+    let proxy = env.NEON_WS_PROXY;
+    if (!proxy) {
+      const p = await startWsProxy();
+      proxy = p.address;
+      proxyClose = p.close;
+    }
+    useLocalWsProxy(proxy);
+    const { db, close } = neonDatabase(env.DATABASE_URL, { max: 10 });
+    const { migrate } = await import("drizzle-orm/neon-serverless/migrator");
+    await migrate(db as never, { migrationsFolder: MIGRATIONS_DIR });
+    const safeUrl = env.DATABASE_URL.replace(/\/\/[^@]*@/, "//");
+    return { db, describe: `PostgreSQL via Neon driver (${safeUrl})`, close: async () => {
+        await close();
+        await proxyClose?.();
+      },
+    };
+  }
+  const { PGlite } = await import("@electric-sql/pglite");
+  const { drizzle } = await import("drizzle-orm/pglite");
+  const { migrate } = await import("drizzle-orm/pglite/migrator");
+  const client = dataDir ? new PGlite(join(dataDir, "pglite")) : new PGlite();
+  const db = drizzle({ client, schema }) as unknown as Database;
+  await migrate(db as never, { migrationsFolder: MIGRATIONS_DIR });
+  return { db, describe: dataDir ? `PGlite in ${join(dataDir, "pglite")}` : "PGlite in memory", close: () => client.close() };
+}
+
+async function openKv(env: LocalOptions["env"] = {}) {
+  if (env.UPSTASH_REDIS_REST_URL && env.UPSTASH_REDIS_REST_TOKEN) {
+    return { kv: upstashKv(env.UPSTASH_REDIS_REST_URL, env.UPSTASH_REDIS_REST_TOKEN), describe: "Upstash REST", close: async () => {} };
+  }
+  if (env.REDIS_URL) {
+    const rest = await startUpstashRest(env.REDIS_URL);
+    return { kv: upstashKv(rest.url, rest.token), describe: `redis-server via Upstash REST adapter (${env.REDIS_URL})`, close: rest.close };
+  }
+  return { kv: memoryKv(), describe: "in-process", close: async () => {} };
+}
+
+/** The JWT secret: from the environment, else generated once and kept in DATA_DIR. */
+function jwtSecret(dataDir: string | null, env: LocalOptions["env"] = {}): string {
+  if (env.JWT_SECRET) return env.JWT_SECRET;
+  if (!dataDir) return randomToken(32);
+  const file = join(dataDir, "jwt-secret");
+  if (existsSync(file)) return readFileSync(file, "utf8").trim();
+  const secret = randomToken(48);
+  writeFileSync(file, secret, { mode: 0o600 });
+  return secret;
+}
+
+export async function createLocalServices(opts: LocalOptions): Promise<LocalServices> {
+  const env = opts.env ?? {};
+  if (opts.dataDir) mkdirSync(opts.dataDir, { recursive: true });
+  const database = await openDatabase(opts.dataDir, env);
+  const redis = await openKv(env);
+  const config: Config = {
+    environment: opts.environment ?? "development",
+    jwtSecret: jwtSecret(opts.dataDir, env),
+    publicBaseUrl: env.PUBLIC_BASE_URL?.replace(/\/+$/, ""),
+    rateLimitPerMinute: Number(env.RATE_LIMIT_PER_MINUTE) > 0 ? Number(env.RATE_LIMIT_PER_MINUTE) : 1000,
+  };
+  const provider: ServiceProvider = (ctx) => {
+    const held: Promise<unknown>[] = [];
+    const services: Services = {
+      db: database.db,
+      kv: redis.kv,
+      config,
+      waitUntil: ctx.waitUntil,
+      holdOpen: (p) => void held.push(p),
+    };
+    return services;
+  };
+  return {
+    provider,
+    db: database.db,
+    kv: redis.kv,
+    config,
+    describe: { database: database.describe, redis: redis.describe },
+    close: async () => {
+      await redis.close();
+      await database.close();
+    },
+  };
+}

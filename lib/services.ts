@@ -1,0 +1,51 @@
+// What a handler may use, behind interfaces. A middleware puts one `Services` on every
+// request (`c.var.services`); which implementation each member has is decided by the
+// environment: Workers (Neon, Upstash, QStash, OpenAI, R2, Mailgun), or whatever the local
+// server and the tests inject through the `PARLEY_SERVICES` binding.
+import type { Database } from "./db";
+import type { Kv } from "./kv";
+
+export interface Config {
+  environment: "production" | "development" | "test";
+  jwtSecret: string;
+  /** Public origin of the API (what QStash and signed URLs point back to), no trailing slash. */
+  publicBaseUrl?: string;
+  rateLimitPerMinute: number;
+}
+
+/** Later areas add their own members (queue, llm, storage, mailer) to this interface. */
+export interface Services {
+  readonly db: Database;
+  readonly kv: Kv;
+  readonly config: Config;
+  /** Runs `p` after the response where the runtime allows it (Workers' waitUntil). */
+  waitUntil(p: Promise<unknown>): void;
+  /** Keeps the request's resources (its database pool) open until `p` settles: for streams. */
+  holdOpen(p: Promise<unknown>): void;
+}
+
+export interface ServiceRequestContext {
+  env: import("./env").Env;
+  waitUntil(p: Promise<unknown>): void;
+  /** Registers clean-up to run once the response (and anything held open) is done. */
+  defer(fn: () => Promise<unknown>): void;
+}
+
+export type ServiceProvider = (ctx: ServiceRequestContext) => Services;
+
+/** Defines a getter that builds its value on first use, once. */
+export function lazy<T extends object, K extends string, V>(target: T, key: K, build: () => V): T & Record<K, V> {
+  let value: V | undefined;
+  let built = false;
+  Object.defineProperty(target, key, {
+    enumerable: true,
+    get() {
+      if (!built) {
+        value = build();
+        built = true;
+      }
+      return value;
+    },
+  });
+  return target as T & Record<K, V>;
+}

@@ -1,0 +1,72 @@
+// A function's Cloudflare Worker entry: validates the bindings once, then gives every
+// request its services (a Neon Pool that lives for that request only, Upstash Redis).
+// Areas that need more (queue, llm, mail, storage) pass extra factories.
+import type { Hono } from "hono";
+import { z } from "zod";
+import { neonDatabase, useLocalWsProxy } from "./db-neon";
+import type { AppEnv, Env } from "./env";
+import { errorResponse } from "./errors";
+import { newId } from "./ids";
+import { type Kv, upstashKv } from "./kv";
+import { type Config, lazy, type ServiceProvider, type ServiceRequestContext, type Services } from "./services";
+
+const RequiredBindings = z.object({
+  DATABASE_URL: z.string().min(1, "DATABASE_URL is required"),
+  JWT_SECRET: z.string().min(32, "JWT_SECRET is required (at least 32 characters)"),
+  UPSTASH_REDIS_REST_URL: z.string().url("UPSTASH_REDIS_REST_URL is required"),
+  UPSTASH_REDIS_REST_TOKEN: z.string().min(1, "UPSTASH_REDIS_REST_TOKEN is required"),
+});
+
+export type ExtraServices = (services: Services, ctx: ServiceRequestContext) => void;
+
+export function workerConfig(env: Env): Config {
+  return {
+    environment: env.ENVIRONMENT === "development" || env.ENVIRONMENT === "test" ? env.ENVIRONMENT : "production",
+    jwtSecret: env.JWT_SECRET ?? "",
+    publicBaseUrl: env.PUBLIC_BASE_URL?.replace(/\/+$/, ""),
+    rateLimitPerMinute: Number(env.RATE_LIMIT_PER_MINUTE) > 0 ? Number(env.RATE_LIMIT_PER_MINUTE) : 1000,
+  };
+}
+
+/** Builds services lazily: a request that never touches the database opens no connection. */
+export function workerServices(extra?: ExtraServices): ServiceProvider {
+  return (ctx) => {
+    const { env } = ctx;
+    const base = { config: workerConfig(env), waitUntil: ctx.waitUntil } as Services;
+    const held: Promise<unknown>[] = [];
+    base.holdOpen = (p) => void held.push(p.catch(() => undefined));
+    lazy(base, "db", () => {
+      useLocalWsProxy(env.NEON_WS_PROXY);
+      const { db, close } = neonDatabase(env.DATABASE_URL!);
+      // The pool belongs to this request (a module-level Pool hangs the next request in workerd):
+      // it is closed once the response, and any stream it holds open, is done.
+      ctx.defer(async () => {
+        await Promise.all(held);
+        await close();
+      });
+      return db;
+    });
+    lazy(base, "kv", (): Kv => upstashKv(env.UPSTASH_REDIS_REST_URL!, env.UPSTASH_REDIS_REST_TOKEN!));
+    extra?.(base, ctx);
+    return base;
+  };
+}
+
+export function createWorker(app: Hono<AppEnv>, extra?: ExtraServices) {
+  let checked: string | null | undefined;
+  const provider = workerServices(extra);
+  return {
+    fetch(request: Request, env: Env, ctx: ExecutionContext) {
+      if (checked === undefined) {
+        const r = RequiredBindings.safeParse(env);
+        checked = r.success ? null : r.error.issues.map((i) => i.message).join("; ");
+      }
+      if (checked) {
+        const rid = newId("req");
+        console.error(JSON.stringify({ msg: `Worker misconfigured: ${checked}`, request_id: rid }));
+        return errorResponse("internal_error", "The service is misconfigured. Quote the request id if you contact support.", rid);
+      }
+      return app.fetch(request, { ...env, PARLEY_SERVICES: env.PARLEY_SERVICES ?? provider }, ctx);
+    },
+  };
+}

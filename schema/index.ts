@@ -1,0 +1,2 @@
+// Every table of Parley, one file per area.
+export * from "./identity";

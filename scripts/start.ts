@@ -1,0 +1,25 @@
+// `npm start`: the whole API on this machine, zero configuration.
+import { resolve } from "node:path";
+import { startServer } from "../lib/local/server";
+
+const env = process.env as Record<string, string | undefined>;
+const port = Number(env.PORT ?? 8787);
+const host = env.HOST ?? "127.0.0.1";
+const dataDir = resolve(env.DATA_DIR ?? ".data");
+
+const server = await startServer({ port, host, dataDir, env, environment: "development" });
+const { database, redis } = server.services.describe;
+console.log(`Parley is running at ${server.url}
+  API       ${server.url}/v1
+  Docs      ${server.url}/docs
+  OpenAPI   ${server.url}/openapi.json
+  Database  ${database}
+  Redis     ${redis}
+Press Ctrl+C to stop.`);
+
+const stop = async () => {
+  await server.close();
+  process.exit(0);
+};
+process.on("SIGINT", stop);
+process.on("SIGTERM", stop);
