@@ -1,2 +1,6 @@
 // Every table of Parley, one file per area.
 export * from "./identity";
+export * from "./contacts";
+export * from "./conversations";
+export * from "./tags";
+export * from "./events";

@@ -1,0 +1,82 @@
+// Conversations and their messages: the inbox and the conversation-intelligence record.
+import { sql } from "drizzle-orm";
+import { index, integer, jsonb, pgTable, text, uniqueIndex } from "drizzle-orm/pg-core";
+import { createdAt, tstz, updatedAt, workspaceId } from "./columns";
+import { contacts, sessions } from "./contacts";
+import { agents, workspaces } from "./identity";
+
+export const CONVERSATION_STATUSES = ["open", "pending", "snoozed", "resolved", "closed"] as const;
+export const CONVERSATION_SOURCES = ["web", "api", "email", "whatsapp", "chat"] as const;
+export const PROCESSING_STATUSES = ["processing", "completed", "failed"] as const;
+export const SENDER_TYPES = ["agent", "contact", "assistant", "note", "system"] as const;
+
+export interface ConversationSummary {
+  title: string;
+  content: string;
+  sentiment: "positive" | "neutral" | "negative" | "mixed";
+  topics: string[];
+  action_items: string[];
+  language: string;
+  style: string;
+}
+
+export const conversations = pgTable(
+  "conversations",
+  {
+    id: text("id").primaryKey(),
+    workspaceId: workspaceId().references(() => workspaces.id, { onDelete: "cascade" }),
+    title: text("title").notNull(),
+    content: text("content"),
+    source: text("source", { enum: CONVERSATION_SOURCES }).notNull().default("api"),
+    status: text("status", { enum: CONVERSATION_STATUSES }).notNull().default("open"),
+    processingStatus: text("processing_status", { enum: PROCESSING_STATUSES }),
+    contactId: text("contact_id").references(() => contacts.id, { onDelete: "set null" }),
+    sessionId: text("session_id").references(() => sessions.id, { onDelete: "set null" }),
+    channelId: text("channel_id"),
+    assigneeId: text("assignee_id").references(() => agents.id, { onDelete: "set null" }),
+    assistantId: text("assistant_id"),
+    metadata: jsonb("metadata").$type<Record<string, unknown>>().notNull().default({}),
+    summary: jsonb("summary").$type<ConversationSummary>(),
+    unreadCount: integer("unread_count").notNull().default(0),
+    messageCount: integer("message_count").notNull().default(0),
+    lastMessageAt: tstz("last_message_at"),
+    firstResponseAt: tstz("first_response_at"),
+    resolvedAt: tstz("resolved_at"),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    index("conversations_workspace_created_idx").on(t.workspaceId, t.createdAt),
+    index("conversations_workspace_status_created_idx").on(t.workspaceId, t.status, t.createdAt),
+    index("conversations_workspace_updated_idx").on(t.workspaceId, t.updatedAt),
+    index("conversations_workspace_last_message_idx").on(t.workspaceId, t.lastMessageAt),
+    index("conversations_contact_idx").on(t.contactId),
+    index("conversations_assignee_idx").on(t.workspaceId, t.assigneeId),
+  ],
+);
+
+export const messages = pgTable(
+  "messages",
+  {
+    id: text("id").primaryKey(),
+    workspaceId: workspaceId().references(() => workspaces.id, { onDelete: "cascade" }),
+    conversationId: text("conversation_id")
+      .notNull()
+      .references(() => conversations.id, { onDelete: "cascade" }),
+    senderType: text("sender_type", { enum: SENDER_TYPES }).notNull(),
+    /** The agent or contact who sent it, when known. */
+    senderId: text("sender_id"),
+    content: text("content").notNull(),
+    /** complete | incomplete (a stream cut short) | delivery states for channel messages. */
+    status: text("status").notNull().default("complete"),
+    source: text("source"),
+    externalId: text("external_id"),
+    attachmentIds: text("attachment_ids").array().notNull().default(sql`'{}'::text[]`),
+    metadata: jsonb("metadata").$type<Record<string, unknown>>().notNull().default({}),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index("messages_conversation_created_idx").on(t.conversationId, t.createdAt),
+    uniqueIndex("messages_workspace_external_key").on(t.workspaceId, t.externalId).where(sql`${t.externalId} is not null`),
+  ],
+);
