@@ -1,0 +1,128 @@
+// `npm run build [-- <name>…]`: bundles every registry function (or the named ones) with
+// wrangler exactly as `wrangler deploy` would (`--dry-run --outdir dist/<name>`), two at a time,
+// then prints each bundle's size and checks that it contains only what its function needs.
+import { spawn } from "node:child_process";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { gzipSync } from "node:zlib";
+import { edgeOptions, renderWranglerToml, WRANGLER_TOML } from "./wrangler-toml";
+
+const ROOT = resolve(fileURLToPath(new URL("..", import.meta.url)));
+export const DIST = join(ROOT, "dist");
+const WRANGLER = join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
+
+/** Functions that call an LLM and so may ship the openai SDK; every other bundle must not. */
+const OPENAI_ALLOWED = new Set(["chat", "jobs-summaries", "jobs-automations"]);
+/** Node-only packages of the local server and tooling: a Worker importing them is a mistake. */
+const NEVER_BUNDLED = ["@electric-sql/pglite", "ioredis", "@hono/node-server", "ws", "drizzle-kit", "autocannon"];
+
+export interface BundleReport {
+  name: string;
+  raw: number;
+  gzip: number;
+  packages: string[];
+  problems: string[];
+}
+
+/** The docs function serves Scalar's standalone bundle from Workers static assets. */
+function copyDocsAssets(): void {
+  const src = join(ROOT, "node_modules", "@scalar", "api-reference", "dist", "browser", "standalone.js");
+  const dest = join(DIST, "docs-assets", "docs", "scalar.js");
+  mkdirSync(dirname(dest), { recursive: true });
+  copyFileSync(src, dest);
+}
+
+function wrangler(name: string): Promise<void> {
+  const args = [WRANGLER, "deploy", "--dry-run", "--outdir", join("dist", name), "--env", name, "--minify", "--metafile"];
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, args, {
+      cwd: ROOT,
+      env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", NO_COLOR: "1" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.stderr.on("data", (d) => (out += d));
+    child.on("error", reject);
+    child.on("close", (code) => (code === 0 ? resolvePromise() : reject(new Error(`wrangler failed for ${name} (exit ${code}):\n${out}`))));
+  });
+}
+
+/** `node_modules/@scope/pkg/x.js` → `@scope/pkg`; the last node_modules segment wins. */
+function packageOf(input: string): string | undefined {
+  const i = input.lastIndexOf("node_modules/");
+  if (i < 0) return undefined;
+  const parts = input.slice(i + "node_modules/".length).split("/");
+  return parts[0]?.startsWith("@") ? `${parts[0]}/${parts[1]}` : parts[0];
+}
+
+function inspect(name: string): BundleReport {
+  const dir = join(DIST, name);
+  let raw = 0;
+  let gzip = 0;
+  for (const file of readdirSync(dir)) {
+    // What gets uploaded: the modules, not the source map, metafile or README.
+    if (!/\.(m?js|cjs|wasm)$/.test(file)) continue;
+    const buf = readFileSync(join(dir, file));
+    raw += buf.length;
+    gzip += gzipSync(buf).length;
+  }
+  const meta = JSON.parse(readFileSync(join(dir, "bundle-meta.json"), "utf8")) as { inputs: Record<string, unknown> };
+  const packages = [...new Set(Object.keys(meta.inputs).map(packageOf).filter((p): p is string => !!p))].sort();
+  const problems: string[] = [];
+  if (packages.includes("openai") && !OPENAI_ALLOWED.has(name)) {
+    problems.push(`${name} bundles the openai SDK but does not call an LLM (import the llm service only where it is used, or add ${name} to OPENAI_ALLOWED in scripts/build.ts)`);
+  }
+  for (const p of NEVER_BUNDLED) if (packages.includes(p)) problems.push(`${name} bundles ${p}, a Node-only package of the local server or tooling (something imports lib/local/*?)`);
+  return { name, raw, gzip, packages, problems };
+}
+
+async function pool<T>(items: T[], size: number, fn: (item: T) => Promise<void>): Promise<void> {
+  const queue = [...items];
+  await Promise.all(Array.from({ length: Math.min(size, queue.length) }, async () => {
+    for (let item = queue.shift(); item !== undefined; item = queue.shift()) await fn(item);
+  }));
+}
+
+/** Builds the named functions (all when empty) into dist/<name> and returns their reports. */
+export async function buildFunctions(names: string[] = []): Promise<BundleReport[]> {
+  const { functions } = await import("../functions/registry");
+  const expected = renderWranglerToml(functions, edgeOptions());
+  if (!existsSync(WRANGLER_TOML) || readFileSync(WRANGLER_TOML, "utf8") !== expected) {
+    throw new Error("wrangler.toml is missing or does not match functions/registry.ts: run `npm run wrangler:toml`");
+  }
+  const unknown = names.filter((n) => !functions.some((f) => f.name === n));
+  if (unknown.length) throw new Error(`no such function: ${unknown.join(", ")} (have: ${functions.map((f) => f.name).join(", ")})`);
+  const selected = names.length ? names : functions.map((f) => f.name);
+  copyDocsAssets();
+  // Two at a time: the machine has two cores, and each wrangler run is one esbuild.
+  await pool(selected, 2, (name) => wrangler(name));
+  return selected.map(inspect);
+}
+
+const kib = (n: number) => `${(n / 1024).toFixed(1)} KiB`;
+
+export function printReports(reports: BundleReport[]): void {
+  const rows = reports.map((r) => [r.name, kib(r.raw), kib(r.gzip), String(r.packages.length)]);
+  const head = ["function", "raw", "gzip", "packages"];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
+  console.log(line(head));
+  for (const r of rows) console.log(line(r));
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  const started = Date.now();
+  try {
+    const reports = await buildFunctions(process.argv.slice(2));
+    printReports(reports);
+    const problems = reports.flatMap((r) => r.problems);
+    for (const p of problems) console.error(`error: ${p}`);
+    console.log(`built ${reports.length} function(s) into dist/ in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    if (problems.length) process.exitCode = 1;
+  } catch (err) {
+    console.error(err instanceof Error ? err.message : err);
+    process.exitCode = 1;
+  }
+}

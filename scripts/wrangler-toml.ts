@@ -1,0 +1,104 @@
+// `npm run wrangler:toml`: writes wrangler.toml from functions/registry.ts, one
+// `[env.<name>]` per function with its routes, so the edge host and the local server route by
+// the same table. tests/platform/wrangler.test.ts fails when the committed file is stale.
+//
+// In wrangler 4.86, `name`, `main`, `routes` and `assets` are inheritable (an env without them
+// takes the top level's), `vars` are not. So every env sets its own name, main, routes and
+// vars, and `assets` is set only under `[env.docs]`: at the top level every function would
+// inherit the docs assets.
+import { writeFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+/** Which functions need more than the defaults; keyed by function name. */
+const EXTRAS: Record<string, { assets?: { directory: string; binding: string }; vars?: Record<string, string> }> = {
+  // The docs page serves Scalar's standalone bundle from Workers static assets (copied there by
+  // scripts/build.ts), not from a CDN.
+  docs: { assets: { directory: "dist/docs-assets", binding: "ASSETS" } },
+};
+
+/** The newest date that wrangler 4.86's workerd (1.20260426) accepts offline. */
+export const COMPATIBILITY_DATE = "2026-04-20";
+
+export interface EdgeOptions {
+  /** Public API host the routes are published on (placeholder until a real zone exists). */
+  host: string;
+  /** Cloudflare zone the host belongs to. */
+  zone: string;
+}
+
+export function edgeOptions(env: Record<string, string | undefined> = process.env): EdgeOptions {
+  const host = env.PARLEY_EDGE_HOST || "api.parley.example";
+  return { host, zone: env.PARLEY_EDGE_ZONE || host.split(".").slice(-2).join(".") };
+}
+
+export interface FunctionLike {
+  name: string;
+  main: string;
+  prefixes: string[];
+}
+
+export interface WorkerEnvConfig {
+  name: string;
+  main: string;
+  routes: { pattern: string; zone_name: string }[];
+  vars: Record<string, string>;
+  assets?: { directory: string; binding: string };
+}
+
+export function wranglerConfig(fns: FunctionLike[], opts: EdgeOptions) {
+  if (!fns.length) throw new Error("the registry has no functions");
+  const env: Record<string, WorkerEnvConfig> = {};
+  for (const f of fns) {
+    const extra = EXTRAS[f.name] ?? {};
+    env[f.name] = {
+      name: `parley-${f.name}`,
+      main: f.main,
+      routes: f.prefixes.map((p) => ({ pattern: `${opts.host}${p}*`, zone_name: opts.zone })),
+      // Non-secret defaults only; secrets are set with `wrangler secret put` (scripts/deploy.ts).
+      vars: { ENVIRONMENT: "production", PUBLIC_BASE_URL: `https://${opts.host}`, ...(extra.vars ?? {}) },
+      ...(extra.assets ? { assets: extra.assets } : {}),
+    };
+  }
+  return {
+    name: "parley",
+    main: fns[0]!.main,
+    compatibility_date: COMPATIBILITY_DATE,
+    compatibility_flags: ["nodejs_compat"],
+    workers_dev: false,
+    env,
+  };
+}
+
+const str = (s: string) => JSON.stringify(s);
+
+export function renderWranglerToml(fns: FunctionLike[], opts: EdgeOptions): string {
+  const cfg = wranglerConfig(fns, opts);
+  const out = [
+    "# Generated from functions/registry.ts by `npm run wrangler:toml`. Do not edit by hand:",
+    "# tests/platform/wrangler.test.ts fails when this file and the registry disagree.",
+    `# Routes use the host ${opts.host} (set PARLEY_EDGE_HOST / PARLEY_EDGE_ZONE when generating).`,
+    "# Deploy one function with `wrangler deploy --env <name>`, all with `npm run deploy`.",
+    `name = ${str(cfg.name)}`,
+    `main = ${str(cfg.main)}`,
+    `compatibility_date = ${str(cfg.compatibility_date)}`,
+    `compatibility_flags = [${cfg.compatibility_flags.map(str).join(", ")}]`,
+    `workers_dev = ${cfg.workers_dev}`,
+  ];
+  for (const [key, e] of Object.entries(cfg.env)) {
+    out.push("", `[env.${key}]`, `name = ${str(e.name)}`, `main = ${str(e.main)}`, "routes = [");
+    for (const r of e.routes) out.push(`  { pattern = ${str(r.pattern)}, zone_name = ${str(r.zone_name)} },`);
+    out.push("]");
+    if (e.assets) out.push("", `[env.${key}.assets]`, `directory = ${str(e.assets.directory)}`, `binding = ${str(e.assets.binding)}`);
+    out.push("", `[env.${key}.vars]`, ...Object.entries(e.vars).map(([k, v]) => `${k} = ${str(v)}`));
+  }
+  return `${out.join("\n")}\n`;
+}
+
+export const WRANGLER_TOML = resolve(fileURLToPath(new URL("../wrangler.toml", import.meta.url)));
+
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  const { functions } = await import("../functions/registry");
+  writeFileSync(WRANGLER_TOML, renderWranglerToml(functions, edgeOptions()));
+  console.log(`wrote ${WRANGLER_TOML} (${functions.length} functions: ${functions.map((f) => f.name).join(", ")})`);
+}
