@@ -26,7 +26,7 @@ export interface BundleReport {
 }
 
 /** The docs function serves Scalar's standalone bundle from Workers static assets. */
-function copyDocsAssets(): void {
+export function copyDocsAssets(): void {
   const src = join(ROOT, "node_modules", "@scalar", "api-reference", "dist", "browser", "standalone.js");
   const dest = join(DIST, "docs-assets", "docs", "scalar.js");
   mkdirSync(dirname(dest), { recursive: true });

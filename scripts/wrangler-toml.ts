@@ -66,6 +66,7 @@ export function wranglerConfig(fns: FunctionLike[], opts: EdgeOptions) {
     compatibility_date: COMPATIBILITY_DATE,
     compatibility_flags: ["nodejs_compat"],
     workers_dev: false,
+    minify: true,
     env,
   };
 }
@@ -84,6 +85,7 @@ export function renderWranglerToml(fns: FunctionLike[], opts: EdgeOptions): stri
     `compatibility_date = ${str(cfg.compatibility_date)}`,
     `compatibility_flags = [${cfg.compatibility_flags.map(str).join(", ")}]`,
     `workers_dev = ${cfg.workers_dev}`,
+    `minify = ${cfg.minify}`,
   ];
   for (const [key, e] of Object.entries(cfg.env)) {
     out.push("", `[env.${key}]`, `name = ${str(e.name)}`, `main = ${str(e.main)}`, "routes = [");

@@ -45,7 +45,7 @@ describe("wrangler.toml", () => {
       expect(cfg.name).toBe(`parley-${f.name}`);
       expect(cfg.main).toBe(resolve(dirname(WRANGLER_TOML), f.main));
       expect(cfg.compatibility_flags).toContain("nodejs_compat");
-      const patterns = (cfg.routes ?? []).map((r) => (typeof r === "string" ? r : r.pattern));
+      const patterns = (cfg.routes ?? []).map((r: string | { pattern: string }) => (typeof r === "string" ? r : r.pattern));
       for (const p of f.prefixes) expect(patterns, `no route for ${p} in [env.${f.name}]`).toContain(`${opts.host}${p}*`);
       expect(cfg.vars.ENVIRONMENT).toBe("production");
       expect(Boolean(cfg.assets), `assets of ${f.name}`).toBe(f.name === "docs");
