@@ -4,3 +4,4 @@ export * from "./contacts";
 export * from "./conversations";
 export * from "./tags";
 export * from "./events";
+export * from "./jobs";
