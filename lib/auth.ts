@@ -97,7 +97,16 @@ export const authenticate = createMiddleware<AppEnv>(async (c, next) => {
   let principal: Principal | undefined;
 
   if (cred.jwt) {
-    principal = await fromJwt(cred.jwt, config.jwtSecret);
+    const claims = await fromJwt(cred.jwt, config.jwtSecret);
+    // The token is signed, but the agent may have been removed or changed role since it was
+    // issued: both must take effect at once, not when the token expires.
+    const [agent] = await db
+      .select({ role: agents.role })
+      .from(agents)
+      .where(and(eq(agents.id, claims.agentId!), eq(agents.workspaceId, claims.workspaceId)))
+      .limit(1);
+    if (!agent) throw new ApiError("unauthorized", "The agent of this access token no longer exists.");
+    principal = { ...claims, role: agent.role };
   } else if (cred.apiKey !== undefined) {
     const hash = await sha256Hex(cred.apiKey);
     const now = new Date();

@@ -5,7 +5,7 @@ import { assertSameOrigin, SESSION_COOKIE } from "../../lib/auth";
 import { createRouter } from "../../lib/create-app";
 import { ApiError, errorResponses } from "../../lib/errors";
 import { jsonBody, jsonContent } from "../../lib/openapi";
-import { Agent, Credentials, RefreshBody, SignUpBody, SignUpResult, TokenPair, Workspace } from "./schemas";
+import { Agent, Credentials, Me, RefreshBody, SignUpBody, SignUpResult, TokenPair, Workspace } from "./schemas";
 import {
   agentJson,
   checkCredentials,
@@ -19,7 +19,7 @@ import {
   workspaceJson,
 } from "./service";
 import { agents, workspaces } from "../../schema";
-import { eq } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 
 const signUp = createRoute({
   method: "post",
@@ -90,6 +90,15 @@ const logout = createRoute({
   responses: { 200: jsonContent(z.object({ logged_out: z.literal(true) }), "Signed out; the cookie is cleared"), ...errorResponses(403) },
 });
 
+const me = createRoute({
+  method: "get",
+  path: "/v1/auth/me",
+  tags: ["Auth"],
+  summary: "Who am I",
+  description: "Any credential. The workspace, the agent (null for an API key) and how the request was authenticated.",
+  responses: { 200: jsonContent(Me, "The caller"), ...errorResponses(401, 403) },
+});
+
 function isPlainLocalhost(url: string): boolean {
   const u = new URL(url);
   return u.protocol === "http:" && ["localhost", "127.0.0.1", "[::1]"].includes(u.hostname);
@@ -149,4 +158,19 @@ export const authRouter = createRouter()
     }
     deleteCookie(c, SESSION_COOKIE, { path: "/", secure: !isPlainLocalhost(c.req.url) });
     return c.json({ logged_out: true as const }, 200);
+  })
+  .openapi(me, async (c) => {
+    const p = c.var.principal;
+    const { db } = c.var.services;
+    const [workspace] = await db.select().from(workspaces).where(eq(workspaces.id, p.workspaceId)).limit(1);
+    const [agent] = p.agentId ? await db.select().from(agents).where(and(eq(agents.id, p.agentId), eq(agents.workspaceId, p.workspaceId))).limit(1) : [];
+    if (!workspace) throw new ApiError("unauthorized", "This workspace no longer exists.");
+    return c.json(
+      {
+        workspace: workspaceJson(workspace),
+        agent: agent ? agentJson(agent) : null,
+        auth: { via: p.via, role: p.role, scopes: [...p.scopes], api_key_id: p.apiKeyId ?? null },
+      },
+      200,
+    );
   });

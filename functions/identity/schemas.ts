@@ -59,3 +59,116 @@ export const SignUpResult = TokenPair.extend({ workspace: Workspace, agent: Agen
 
 export const Credentials = z.object({ email: Email, password: z.string().min(1).max(200) }).openapi("Credentials");
 export const RefreshBody = z.object({ refresh_token: z.string().min(1).max(500) }).openapi("RefreshRequest");
+
+// ---- API keys ----
+
+export const ScopeEnum = z.enum(["read", "write", "admin"]).openapi({ example: "read" });
+
+export const ApiKey = z
+  .object({
+    id: z.string().openapi({ example: "key_01jd3k9v6q8f2m4x7c5b0n1p2r" }),
+    name: z.string().openapi({ example: "Zapier integration" }),
+    prefix: z.string().openapi({ example: "pk_live_Xk3q", description: "The first 12 characters of the key, to recognise it." }),
+    scopes: z.array(ScopeEnum).openapi({ example: ["read", "write"] }),
+    created_at: Timestamp,
+    last_used_at: Timestamp.nullable(),
+    expires_at: Timestamp.nullable(),
+    revoked_at: Timestamp.nullable(),
+  })
+  .openapi("ApiKey");
+
+export const CreatedApiKey = ApiKey.extend({
+  key: z.string().openapi({ example: "pk_live_Xk3qP0f8x2…", description: "The full key. Shown only in this response; Parley keeps only its SHA-256." }),
+}).openapi("CreatedApiKey");
+
+export const CreateApiKeyBody = z
+  .object({
+    name: text(100).openapi({ example: "Zapier integration" }),
+    scopes: z
+      .array(ScopeEnum)
+      .min(1, "Give at least one scope.")
+      .max(3)
+      .optional()
+      .openapi({ example: ["read", "write"], description: 'Defaults to `["read", "write"]`.' }),
+    expires_at: z.iso
+      .datetime({ offset: true, message: "Must be an ISO 8601 date-time." })
+      .optional()
+      .openapi({ example: "2027-01-01T00:00:00Z", description: "When the key stops working; must be in the future. Omit for no expiry." }),
+  })
+  .openapi("CreateApiKey");
+
+// ---- Agents ----
+
+export const CreateAgentBody = z
+  .object({
+    name: text(200).openapi({ example: "Grace Hopper" }),
+    email: Email,
+    password: Password,
+    role: RoleEnum.optional().openapi({ description: "Defaults to `agent`. Only an owner may create an owner." }),
+  })
+  .openapi("CreateAgent");
+
+export const RoleBody = z.object({ role: RoleEnum }).openapi("ChangeRole");
+
+// ---- Settings ----
+
+export const UpdateWorkspaceBody = z
+  .object({
+    name: text(200).optional().openapi({ example: "Acme Support" }),
+    settings: z
+      .strictObject({
+        timezone: z
+          .string()
+          .min(1)
+          .max(64)
+          .refine(isTimeZone, "Must be an IANA time zone such as `Europe/Paris`.")
+          .optional()
+          .openapi({ example: "Europe/Paris" }),
+        search_language: z.enum(["english", "simple"]).optional().openapi({ example: "english" }),
+      })
+      .optional()
+      .openapi({ description: "Merged key by key into the current settings; keys not sent keep their value." }),
+  })
+  .openapi("UpdateWorkspace");
+
+function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export const ChangePasswordBody = z
+  .object({
+    current_password: z.string().min(1).max(200).openapi({ example: "correct horse battery staple" }),
+    new_password: Password,
+  })
+  .openapi("ChangePassword");
+
+export const PasswordChanged = z
+  .object({
+    password_changed: z.literal(true),
+    tokens: TokenPair.nullable().openapi({
+      description: "For a JWT caller, a fresh pair (every refresh token of the agent was revoked); null for a cookie caller, whose session stays.",
+    }),
+  })
+  .openapi("PasswordChanged");
+
+export const Me = z
+  .object({
+    workspace: Workspace,
+    agent: Agent.nullable(),
+    auth: z.object({
+      via: z.enum(["api_key", "jwt", "cookie"]),
+      role: RoleEnum,
+      scopes: z.array(ScopeEnum),
+      api_key_id: z.string().nullable(),
+    }),
+  })
+  .openapi("Me");
+
+/** `{id}` path parameter (lib/openapi's idParam loses the key's type under a computed name). */
+export const IdParam = (prefix: string) =>
+  z.object({ id: z.string().min(1).max(200).openapi({ param: { name: "id", in: "path" }, example: `${prefix}_01jd3k9v6q8f2m4x7c5b0n1p2r` }) });
