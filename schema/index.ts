@@ -5,3 +5,4 @@ export * from "./conversations";
 export * from "./tags";
 export * from "./events";
 export * from "./jobs";
+export * from "./assistants";
