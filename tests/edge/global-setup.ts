@@ -1,0 +1,42 @@
+// Once per `npm run test:edge`: applies migrations and starts the two local adapters the
+// Workers reach real services through (WebSocket→TCP for the Neon driver, Upstash REST for
+// redis-server). Bundles are built on demand by support.ts's startWorker.
+import type { TestProject } from "vitest/node";
+import { startUpstashRest } from "../../lib/local/upstash-rest";
+import { startWsProxy } from "../../lib/local/ws-proxy";
+import { migrateDatabase } from "../../scripts/migrate";
+
+export interface EdgeContext {
+  /** Why the suite is skipped, or null when it runs. */
+  skip: string | null;
+  databaseUrl: string;
+  wsProxy: string;
+  redisRestUrl: string;
+  redisRestToken: string;
+}
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    edge: EdgeContext;
+  }
+}
+
+export default async function setup(project: TestProject) {
+  const databaseUrl = process.env.DATABASE_URL;
+  if (!databaseUrl) {
+    const skip = "DATABASE_URL is not set: the workerd tests need a real PostgreSQL (CI sets it; locally e.g. DATABASE_URL=postgres://postgres@127.0.0.1:5432/parley_dev REDIS_URL=redis://127.0.0.1:6379 npm run test:edge)";
+    console.warn(`\n[test:edge] skipped: ${skip}\n`);
+    project.provide("edge", { skip, databaseUrl: "", wsProxy: "", redisRestUrl: "", redisRestToken: "" });
+    return;
+  }
+
+  const proxy = await startWsProxy();
+  await migrateDatabase({ DATABASE_URL: databaseUrl, NEON_WS_PROXY: proxy.address });
+  const rest = await startUpstashRest(process.env.REDIS_URL || "redis://127.0.0.1:6379");
+  project.provide("edge", { skip: null, databaseUrl, wsProxy: proxy.address, redisRestUrl: rest.url, redisRestToken: rest.token });
+
+  return async () => {
+    await rest.close();
+    await proxy.close();
+  };
+}
