@@ -1,0 +1,41 @@
+import { describe, expect, it } from "vitest";
+import { createHarness, expectError } from "../support/harness";
+
+// A harness of its own with a tiny limit, so no other test file is affected.
+const h = await createHarness({ RATE_LIMIT_PER_MINUTE: "5" });
+
+describe("rate limit", () => {
+  it("answers the 6th request in a minute with 429, Retry-After and X-RateLimit-*", async () => {
+    const t = await h.signUp();
+    const replies = [];
+    for (let i = 0; i < 6; i++) replies.push(await h.call("GET", "/v1/settings/workspace", { token: t.token }));
+    // A minute boundary may fall inside the loop and reset the window; allow for that once.
+    const limited = replies.find((r) => r.status === 429) ?? (await h.call("GET", "/v1/settings/workspace", { token: t.token }));
+    for (const r of replies.slice(0, 5)) {
+      if (r.status === 200) {
+        expect(r.headers.get("x-ratelimit-limit")).toBe("5");
+        expect(Number(r.headers.get("x-ratelimit-remaining"))).toBeLessThanOrEqual(4);
+      }
+    }
+    const e = expectError(limited, 429, "rate_limit_exceeded");
+    expect(e.message).toMatch(/5 requests a minute/);
+    const retry = Number(limited.headers.get("retry-after"));
+    expect(retry).toBeGreaterThanOrEqual(1);
+    expect(retry).toBeLessThanOrEqual(60);
+    expect(limited.headers.get("x-ratelimit-limit")).toBe("5");
+    expect(limited.headers.get("x-ratelimit-remaining")).toBe("0");
+    expect(Number(limited.headers.get("x-ratelimit-reset"))).toBeGreaterThan(Date.now() / 1000);
+  });
+
+  it("counts each credential on its own, and anonymous callers per client address", async () => {
+    const a = await h.signUp();
+    // 12 tries hold 6 in one window even if a minute boundary falls among them.
+    let last = await h.call("GET", "/v1/auth/me", { token: a.token });
+    for (let i = 0; i < 11 && last.status !== 429; i++) last = await h.call("GET", "/v1/auth/me", { token: a.token });
+    expectError(last, 429, "rate_limit_exceeded");
+    // The same agent signing in again is anonymous, counted by address: a fresh one is not limited.
+    const b = await h.call("POST", "/v1/auth/token", { headers: { "x-forwarded-for": "203.0.113.7" }, body: { email: a.email, password: a.password } });
+    expect(b.status).toBe(200);
+    expect(b.headers.get("x-ratelimit-remaining")).toBe("4");
+  });
+});
