@@ -3,7 +3,9 @@
 // (`npm run wrangler:toml`); a test fails when the two disagree.
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../lib/env";
+import { app as contacts } from "./contacts/app";
 import { app as identity } from "./identity/app";
+import { app as tags } from "./tags/app";
 
 export interface FunctionDef {
   name: string;
@@ -21,6 +23,8 @@ export const functions: FunctionDef[] = [
     prefixes: ["/v1/workspaces", "/v1/auth", "/v1/api-keys", "/v1/agents", "/v1/settings"],
     app: identity,
   },
+  { name: "contacts", main: "functions/contacts/index.ts", prefixes: ["/v1/contacts", "/v1/sessions"], app: contacts },
+  { name: "tags", main: "functions/tags/index.ts", prefixes: ["/v1/tags"], app: tags },
 ];
 
 /** The function owning `path`: the longest matching prefix wins. */

@@ -1,10 +1,12 @@
 // Workspace tags and entity tags (contacts, sessions, conversations): the one place their SQL
 // lives. Other areas tag through these functions so events and auto-creation stay uniform.
-import { and, eq, inArray, sql } from "drizzle-orm";
+import { and, asc, desc, eq, inArray, sql } from "drizzle-orm";
 import type { Db } from "../../lib/db";
+import { ApiError, notFound, uniqueViolation } from "../../lib/errors";
 import { recordEvent } from "../../lib/events";
 import { newId } from "../../lib/ids";
-import { contactTags, conversationTags, sessionTags, tags } from "../../schema";
+import { offsetOf, type Page, type SortSpec } from "../../lib/pagination";
+import { contactTags, conversationTags, events, sessionTags, tags } from "../../schema";
 
 export type TagRow = typeof tags.$inferSelect;
 export type TaggedKind = "contact" | "session" | "conversation";
@@ -96,4 +98,137 @@ export async function tagsOf(db: Db, workspaceId: string, kind: TaggedKind, enti
 export function hasTagCondition(kind: TaggedKind, entityColumn: Parameters<typeof eq>[0], workspaceId: string, name: string) {
   const j = JOIN[kind];
   return sql`exists (select 1 from ${j.table} inner join ${tags} on ${tags.id} = ${j.tag} where ${j.entity} = ${entityColumn} and ${j.ws} = ${workspaceId} and lower(${tags.name}) = lower(${normalizeTagName(name)}))`;
+}
+
+// ---- Workspace tags CRUD ----
+
+export const TAG_SORTS = ["created_at", "updated_at", "name"] as const;
+export type TagSort = (typeof TAG_SORTS)[number];
+
+const tagCounts = {
+  contacts: sql<number>`(select count(*)::int from ${contactTags} where ${contactTags.tagId} = ${tags.id})`,
+  sessions: sql<number>`(select count(*)::int from ${sessionTags} where ${sessionTags.tagId} = ${tags.id})`,
+  conversations: sql<number>`(select count(*)::int from ${conversationTags} where ${conversationTags.tagId} = ${tags.id})`,
+};
+
+export type TagCounts = { contacts: number; sessions: number; conversations: number };
+export const tagWithCountsJson = (t: TagRow, counts: TagCounts) => ({ ...tagJson(t), counts });
+
+export async function listTags(db: Db, workspaceId: string, page: Page, sort: SortSpec<TagSort>) {
+  const col = { created_at: tags.createdAt, updated_at: tags.updatedAt, name: sql`lower(${tags.name})` }[sort.field];
+  const dir = sort.direction === "asc" ? asc : desc;
+  const where = eq(tags.workspaceId, workspaceId);
+  const [rows, [count]] = await Promise.all([
+    db
+      .select({ tag: tags, contacts: tagCounts.contacts, sessions: tagCounts.sessions, conversations: tagCounts.conversations })
+      .from(tags)
+      .where(where)
+      .orderBy(dir(col), dir(tags.id))
+      .limit(page.per_page)
+      .offset(offsetOf(page)),
+    db.select({ n: sql<number>`count(*)::int` }).from(tags).where(where),
+  ]);
+  return {
+    total: Number(count?.n ?? 0),
+    rows: rows.map((r) => tagWithCountsJson(r.tag, { contacts: Number(r.contacts), sessions: Number(r.sessions), conversations: Number(r.conversations) })),
+  };
+}
+
+export async function getTagWithCounts(db: Db, workspaceId: string, id: string) {
+  const [r] = await db
+    .select({ tag: tags, contacts: tagCounts.contacts, sessions: tagCounts.sessions, conversations: tagCounts.conversations })
+    .from(tags)
+    .where(and(eq(tags.workspaceId, workspaceId), eq(tags.id, id)))
+    .limit(1);
+  if (!r) throw notFound("tag");
+  return tagWithCountsJson(r.tag, { contacts: Number(r.contacts), sessions: Number(r.sessions), conversations: Number(r.conversations) });
+}
+
+function nameTaken(existing: TagRow): ApiError {
+  return new ApiError("conflict", `A tag named '${existing.name}' already exists.`, {
+    details: { existing_tag_id: existing.id, fields: { name: ["A tag with this name already exists."] } },
+  });
+}
+
+export async function createTag(db: Db, workspaceId: string, input: { name: string; color?: string | null; description?: string | null }): Promise<TagRow> {
+  const existing = await findTagByName(db, workspaceId, input.name);
+  if (existing) throw nameTaken(existing);
+  const [created] = await db
+    .insert(tags)
+    .values({ id: newId("tag"), workspaceId, name: normalizeTagName(input.name), color: input.color ?? null, description: input.description || null })
+    .onConflictDoNothing()
+    .returning();
+  if (created) return created;
+  // Lost a race with a concurrent creator of the same name.
+  const winner = await findTagByName(db, workspaceId, input.name);
+  throw winner ? nameTaken(winner) : new ApiError("conflict", "A tag with this name already exists.");
+}
+
+export async function updateTag(
+  db: Db,
+  workspaceId: string,
+  id: string,
+  patch: { name?: string; color?: string | null; description?: string | null },
+): Promise<TagRow> {
+  if (patch.name !== undefined) {
+    const existing = await findTagByName(db, workspaceId, patch.name);
+    if (existing && existing.id !== id) throw nameTaken(existing);
+  }
+  const set: Partial<typeof tags.$inferInsert> = { updatedAt: new Date() };
+  if (patch.name !== undefined) set.name = normalizeTagName(patch.name);
+  if (patch.color !== undefined) set.color = patch.color;
+  if (patch.description !== undefined) set.description = patch.description || null;
+  try {
+    const [row] = await db
+      .update(tags)
+      .set(set)
+      .where(and(eq(tags.workspaceId, workspaceId), eq(tags.id, id)))
+      .returning();
+    if (!row) throw notFound("tag");
+    return row;
+  } catch (err) {
+    if (!uniqueViolation(err) || patch.name === undefined) throw err;
+    const winner = await findTagByName(db, workspaceId, patch.name);
+    throw winner ? nameTaken(winner) : new ApiError("conflict", "A tag with this name already exists.");
+  }
+}
+
+/**
+ * Deletes a workspace tag; the foreign keys remove it from every entity. One `tag.removed`
+ * event per entity that carried it, so automations and webhooks see the removals too.
+ * Call inside a transaction.
+ */
+export async function deleteTag(db: Db, workspaceId: string, id: string, actor: string): Promise<void> {
+  const [tag] = await db
+    .select()
+    .from(tags)
+    .where(and(eq(tags.workspaceId, workspaceId), eq(tags.id, id)))
+    .for("update")
+    .limit(1);
+  if (!tag) throw notFound("tag");
+  const carriers: Array<{ type: TaggedKind; id: string }> = [];
+  for (const kind of ["contact", "session", "conversation"] as const) {
+    const j = JOIN[kind];
+    const rows = await db
+      .select({ id: j.entity })
+      .from(j.table)
+      .where(and(eq(j.ws, workspaceId), eq(j.tag, id)));
+    for (const r of rows) carriers.push({ type: kind, id: r.id });
+  }
+  const at = new Date();
+  for (let i = 0; i < carriers.length; i += 500) {
+    await db.insert(events).values(
+      carriers.slice(i, i + 500).map((e) => ({
+        id: newId("evt"),
+        workspaceId,
+        type: "tag.removed",
+        entityType: e.type,
+        entityId: e.id,
+        actor,
+        data: { tag: tag.name, tag_id: tag.id, reason: "tag_deleted" },
+        createdAt: at,
+      })),
+    );
+  }
+  await db.delete(tags).where(and(eq(tags.workspaceId, workspaceId), eq(tags.id, id)));
 }
