@@ -4,6 +4,7 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../lib/env";
 import { app as contacts } from "./contacts/app";
+import { app as conversations } from "./conversations/app";
 import { app as identity } from "./identity/app";
 import { app as tags } from "./tags/app";
 
@@ -25,6 +26,7 @@ export const functions: FunctionDef[] = [
   },
   { name: "contacts", main: "functions/contacts/index.ts", prefixes: ["/v1/contacts", "/v1/sessions"], app: contacts },
   { name: "tags", main: "functions/tags/index.ts", prefixes: ["/v1/tags"], app: tags },
+  { name: "conversations", main: "functions/conversations/index.ts", prefixes: ["/v1/conversations", "/v1/messages"], app: conversations },
 ];
 
 /** The function owning `path`: the longest matching prefix wins. */

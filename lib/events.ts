@@ -20,6 +20,7 @@ export const EVENT_TYPES = [
   "session.updated",
   "tag.added",
   "tag.removed",
+  "summary.requested",
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

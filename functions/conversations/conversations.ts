@@ -1,0 +1,237 @@
+// Routes of /v1/conversations: list, create, get, change, delete, status, assignment, tags.
+import { createRoute, z } from "@hono/zod-openapi";
+import { actorOf } from "../../lib/events";
+import { createRouter } from "../../lib/create-app";
+import { ApiError, errorResponses } from "../../lib/errors";
+import { Deleted, jsonBody, jsonContent, listOf } from "../../lib/openapi";
+import { listEnvelope, parseSort } from "../../lib/pagination";
+import { EntityTagBody, Tag, TagParam as TagNameParam } from "../tags/schemas";
+import { addEntityTag, removeEntityTag, tagJson } from "../tags/service";
+import { contactJson } from "./contact-json";
+import {
+  AssignBody,
+  ConversationIdParam,
+  CONVERSATION_SORTS,
+  Conversation,
+  ConversationDetail,
+  CreateBody,
+  ListQuery,
+  StatusBody,
+  UpdateBody,
+} from "./schemas";
+import {
+  type ConversationSort,
+  agentInWorkspace,
+  contactInWorkspace,
+  conversationJson,
+  conversationTags,
+  createConversation,
+  invalidReference,
+  deleteConversation,
+  findConversation,
+  listConversations,
+  markRead,
+  updateConversation,
+} from "./service";
+
+const TAGS = ["Conversations"];
+const Id = ConversationIdParam;
+const TagParam = Id.merge(TagNameParam);
+
+const list = createRoute({
+  method: "get",
+  path: "/v1/conversations",
+  tags: TAGS,
+  summary: "List conversations",
+  description:
+    "Filters combine with AND. `tag` is a tag name (case-insensitive); `search` matches a case-insensitive substring of the title or content (`%` and `_` are literal). Sorted by `sort` (default `-created_at`), with the id breaking ties; for `last_message_at`, conversations without messages come last in both directions.",
+  request: { query: ListQuery },
+  responses: { 200: jsonContent(listOf(Conversation), "A page of conversations"), ...errorResponses(401, 403) },
+});
+
+const create = createRoute({
+  method: "post",
+  path: "/v1/conversations",
+  tags: TAGS,
+  summary: "Create a conversation",
+  description:
+    "With `content`, an AI summary is requested: `processing_status` is `processing` until the summary job sets it to `completed` (summary filled) or `failed`. `contact_id` and `session_id` must belong to your workspace (422 otherwise); a session linked to a contact lends it its contact when `contact_id` is absent. `channel_id` and `assistant_id` are checked for shape.",
+  request: { body: jsonBody(CreateBody) },
+  responses: { 201: jsonContent(Conversation, "The new conversation"), ...errorResponses(401, 403, 409) },
+});
+
+const get = createRoute({
+  method: "get",
+  path: "/v1/conversations/{id}",
+  tags: TAGS,
+  summary: "Get a conversation",
+  description:
+    "Returns the conversation with its content, contact, tags, summary and attachments. Read by an agent (access token or session cookie), it resets `unread_count` to 0; reads with an API key do not (server polling must not mark things read). The response shows the count as it was before the read. `attachments` stays empty until the files area lands.",
+  request: { params: Id },
+  responses: { 200: jsonContent(ConversationDetail, "The conversation"), ...errorResponses(401, 403, 404) },
+});
+
+const update = createRoute({
+  method: "patch",
+  path: "/v1/conversations/{id}",
+  tags: TAGS,
+  summary: "Change a conversation",
+  description:
+    "Changes the title, status, assignee and metadata. `metadata` is merged key by key into what is stored (a key set to null is removed), never replaced. A status change keeps `resolved_at` (set on entering resolved or closed, cleared on reopening); `assignee_id` must be an agent of your workspace, or null.",
+  request: { params: Id, body: jsonBody(UpdateBody) },
+  responses: { 200: jsonContent(Conversation, "The conversation after the change"), ...errorResponses(401, 403, 404) },
+});
+
+const remove = createRoute({
+  method: "delete",
+  path: "/v1/conversations/{id}",
+  tags: TAGS,
+  summary: "Delete a conversation",
+  description: "Deletes the conversation with its messages and tags.",
+  request: { params: Id },
+  responses: { 200: jsonContent(Deleted, "Deleted"), ...errorResponses(401, 403, 404) },
+});
+
+const setStatus = createRoute({
+  method: "post",
+  path: "/v1/conversations/{id}/status",
+  tags: TAGS,
+  summary: "Change a conversation's status",
+  description:
+    "Any status may follow any other. Entering `resolved` or `closed` sets `resolved_at` (kept when moving between the two); entering `open`, `pending` or `snoozed` clears it. Setting the current status again changes nothing.",
+  request: { params: Id, body: jsonBody(StatusBody) },
+  responses: { 200: jsonContent(Conversation, "The conversation"), ...errorResponses(401, 403, 404) },
+});
+
+const assign = createRoute({
+  method: "post",
+  path: "/v1/conversations/{id}/assign",
+  tags: TAGS,
+  summary: "Assign a conversation",
+  description: "Assigns to an agent of your workspace (another workspace's or an unknown agent is 422), or unassigns with `agent_id: null`.",
+  request: { params: Id, body: jsonBody(AssignBody) },
+  responses: { 200: jsonContent(Conversation, "The conversation"), ...errorResponses(401, 403, 404) },
+});
+
+const listTags = createRoute({
+  method: "get",
+  path: "/v1/conversations/{id}/tags",
+  tags: TAGS,
+  summary: "List a conversation's tags",
+  request: { params: Id },
+  responses: { 200: jsonContent(z.object({ data: z.array(Tag) }), "The conversation's tags, by name"), ...errorResponses(401, 403, 404) },
+});
+
+const addTag = createRoute({
+  method: "post",
+  path: "/v1/conversations/{id}/tags",
+  tags: TAGS,
+  summary: "Tag a conversation",
+  description: "Tags by name; an unknown name creates the workspace tag. Tagging twice is harmless (200 with the same tag).",
+  request: { params: Id, body: jsonBody(EntityTagBody) },
+  responses: { 200: jsonContent(Tag, "The tag, now on the conversation"), ...errorResponses(401, 403, 404) },
+});
+
+const removeTag = createRoute({
+  method: "delete",
+  path: "/v1/conversations/{id}/tags/{tag}",
+  tags: TAGS,
+  summary: "Untag a conversation",
+  description: "Removes the tag (by name or id) from the conversation; the workspace tag stays. 404 when the conversation does not carry it.",
+  request: { params: TagParam },
+  responses: {
+    200: jsonContent(z.object({ deleted: z.literal(true), id: z.string(), name: z.string() }), "Removed: the tag's id and name"),
+    ...errorResponses(401, 403, 404),
+  },
+});
+
+async function withTags(db: Parameters<typeof conversationTags>[0], workspaceId: string, row: Parameters<typeof conversationJson>[0]) {
+  const tags = await conversationTags(db, workspaceId, row.id);
+  return conversationJson(
+    row,
+    tags.map((t) => t.name),
+  );
+}
+
+export const conversationsRouter = createRouter()
+  .openapi(list, async (c) => {
+    const { page, per_page, sort, ...filters } = c.req.valid("query");
+    const order = parseSort<ConversationSort>(sort, CONVERSATION_SORTS, "-created_at");
+    const ws = c.var.principal.workspaceId;
+    const { total, data } = await listConversations(c.var.services.db, ws, filters, order, { page, per_page });
+    return c.json(listEnvelope(c.req.url, { page, per_page }, total, data, c.var.services.config.publicBaseUrl), 200);
+  })
+  .openapi(create, async (c) => {
+    const p = c.var.principal;
+    const row = await createConversation(c.var.services.db, p.workspaceId, c.req.valid("json"), actorOf(p));
+    return c.json(conversationJson(row, []), 201);
+  })
+  .openapi(get, async (c) => {
+    const { db } = c.var.services;
+    const p = c.var.principal;
+    const row = await findConversation(db, p.workspaceId, c.req.valid("param").id);
+    const [tags, contact] = await Promise.all([
+      conversationTags(db, p.workspaceId, row.id),
+      row.contactId ? contactInWorkspace(db, p.workspaceId, row.contactId) : undefined,
+    ]);
+    if (p.agentId && row.unreadCount > 0) await markRead(db, p.workspaceId, row.id);
+    const { tags: _names, ...item } = conversationJson(row, []);
+    return c.json({ ...item, content: row.content, contact: contact ? contactJson(contact) : null, tags: tags.map(tagJson), attachments: [] }, 200);
+  })
+  .openapi(update, async (c) => {
+    const p = c.var.principal;
+    const { db } = c.var.services;
+    const row = await updateConversation(db, p.workspaceId, c.req.valid("param").id, c.req.valid("json"), actorOf(p));
+    return c.json(await withTags(db, p.workspaceId, row), 200);
+  })
+  .openapi(remove, async (c) => {
+    const p = c.var.principal;
+    const { id } = c.req.valid("param");
+    await deleteConversation(c.var.services.db, p.workspaceId, id, actorOf(p));
+    return c.json({ deleted: true as const, id }, 200);
+  })
+  .openapi(setStatus, async (c) => {
+    const p = c.var.principal;
+    const { db } = c.var.services;
+    const row = await updateConversation(db, p.workspaceId, c.req.valid("param").id, { status: c.req.valid("json").status }, actorOf(p));
+    return c.json(await withTags(db, p.workspaceId, row), 200);
+  })
+  .openapi(assign, async (c) => {
+    const p = c.var.principal;
+    const { db } = c.var.services;
+    const { agent_id } = c.req.valid("json");
+    // Checked here too so the 422 names this body's field (PATCH names assignee_id).
+    if (agent_id && !(await agentInWorkspace(db, p.workspaceId, agent_id))) throw invalidReference("agent_id", "agent");
+    const row = await updateConversation(db, p.workspaceId, c.req.valid("param").id, { assignee_id: agent_id }, actorOf(p));
+    return c.json(await withTags(db, p.workspaceId, row), 200);
+  })
+  .openapi(listTags, async (c) => {
+    const p = c.var.principal;
+    const { db } = c.var.services;
+    const row = await findConversation(db, p.workspaceId, c.req.valid("param").id);
+    return c.json({ data: (await conversationTags(db, p.workspaceId, row.id)).map(tagJson) }, 200);
+  })
+  .openapi(addTag, async (c) => {
+    const p = c.var.principal;
+    const { db } = c.var.services;
+    const { id } = c.req.valid("param");
+    const { tag } = c.req.valid("json");
+    const added = await db.transaction(async (tx) => {
+      await findConversation(tx, p.workspaceId, id);
+      return addEntityTag(tx, p.workspaceId, "conversation", id, tag, actorOf(p));
+    });
+    return c.json(tagJson(added), 200);
+  })
+  .openapi(removeTag, async (c) => {
+    const p = c.var.principal;
+    const { db } = c.var.services;
+    const { id, tag } = c.req.valid("param");
+    const removed = await db.transaction(async (tx) => {
+      await findConversation(tx, p.workspaceId, id);
+      const carried = (await conversationTags(tx, p.workspaceId, id)).find((t) => t.id === tag || t.name.toLowerCase() === tag.trim().toLowerCase());
+      if (!carried) throw new ApiError("not_found", "The conversation does not carry this tag.");
+      await removeEntityTag(tx, p.workspaceId, "conversation", id, carried.id, actorOf(p));
+      return carried;
+    });
+    return c.json({ deleted: true as const, id: removed.id, name: removed.name }, 200);
+  });

@@ -1,0 +1,224 @@
+// Request and response schemas of conversations, messages and capture (OpenAPI + validation).
+import { z } from "@hono/zod-openapi";
+import { paginationQuery, sortQuery } from "../../lib/pagination";
+import { text, Timestamp } from "../../lib/openapi";
+import { Tag } from "../tags/schemas";
+import { CONVERSATION_SOURCES, CONVERSATION_STATUSES, PROCESSING_STATUSES } from "../../schema";
+
+export const CONVERSATION_SORTS = ["created_at", "updated_at", "last_message_at"] as const;
+export const MAX_CONTENT = 65_536;
+export const MAX_METADATA_BYTES = 16_384;
+
+const EX = {
+  conv: "conv_01jd3k9v6q8f2m4x7c5b0n1p2r",
+  msg: "msg_01jd3k9w1a2b3c4d5e6f7g8h9j",
+  ct: "ct_01jd3k9v6q8f2m4x7c5b0n1p2r",
+  ses: "ses_01jd3k9v6q8f2m4x7c5b0n1p2r",
+  agt: "agt_01jd3k9v6q8f2m4x7c5b0n1p2r",
+  ch: "ch_01jd3k9v6q8f2m4x7c5b0n1p2r",
+  ast: "ast_01jd3k9v6q8f2m4x7c5b0n1p2r",
+  at: "2026-11-24T12:00:00.000Z",
+};
+
+/** A reference to another resource by id (shape only; existence is checked in the workspace). */
+const ref = (prefix: string) =>
+  z
+    .string()
+    .min(1)
+    .max(64)
+    .regex(/^[a-z]+_[0-9a-z]+$/, "Must be an id.")
+    .openapi({ example: `${prefix}_01jd3k9v6q8f2m4x7c5b0n1p2r` });
+
+/** `{id}` of a conversation in the path. */
+export const ConversationIdParam = z.object({
+  id: z.string().min(1).max(200).openapi({ param: { name: "id", in: "path" }, example: EX.conv }),
+});
+
+/** Free-form metadata: an object of at most 50 keys and 16 KiB of JSON. */
+export const Metadata = z
+  .record(z.string().min(1).max(64), z.unknown())
+  .refine((m) => Object.keys(m).length <= 50, "At most 50 keys.")
+  .refine((m) => JSON.stringify(m).length <= MAX_METADATA_BYTES, `At most ${MAX_METADATA_BYTES} bytes of JSON.`)
+  .openapi({ example: { order_id: "A-1042", plan: "pro" } });
+
+export const Status = z.enum(CONVERSATION_STATUSES).openapi({ example: "open" });
+export const Source = z.enum(CONVERSATION_SOURCES).openapi({ example: "api" });
+
+export const Summary = z
+  .object({
+    title: z.string(),
+    content: z.string(),
+    sentiment: z.enum(["positive", "neutral", "negative", "mixed"]),
+    topics: z.array(z.string()),
+    action_items: z.array(z.string()),
+    language: z.string(),
+    style: z.string(),
+  })
+  .openapi("ConversationSummary");
+
+export const Conversation = z
+  .object({
+    id: z.string().openapi({ example: EX.conv }),
+    title: z.string().openapi({ example: "Refund for order A-1042" }),
+    source: Source,
+    status: Status,
+    processing_status: z.enum(PROCESSING_STATUSES).nullable().openapi({ example: "processing" }),
+    contact_id: z.string().nullable().openapi({ example: EX.ct }),
+    session_id: z.string().nullable().openapi({ example: null }),
+    channel_id: z.string().nullable().openapi({ example: null }),
+    assignee_id: z.string().nullable().openapi({ example: EX.agt }),
+    assistant_id: z.string().nullable().openapi({ example: null }),
+    metadata: z.record(z.string(), z.unknown()),
+    tags: z.array(z.string()).openapi({ example: ["billing"] }),
+    unread_count: z.number().int().openapi({ example: 2 }),
+    message_count: z.number().int().openapi({ example: 5 }),
+    last_message_at: z.string().nullable().openapi({ example: EX.at }),
+    first_response_at: z.string().nullable().openapi({ example: EX.at }),
+    resolved_at: z.string().nullable().openapi({ example: null }),
+    summary: Summary.nullable(),
+    created_at: Timestamp,
+    updated_at: Timestamp,
+  })
+  .openapi("Conversation");
+
+export const ContactRef = z
+  .object({
+    id: z.string().openapi({ example: EX.ct }),
+    name: z.string().nullable().openapi({ example: "Ada Lovelace" }),
+    email: z.string().nullable().openapi({ example: "ada@example.com" }),
+    phone: z.string().nullable().openapi({ example: "+441234567890" }),
+    attributes: z.record(z.string(), z.unknown()),
+    last_seen_at: z.string().nullable(),
+    created_at: Timestamp,
+    updated_at: Timestamp,
+  })
+  .passthrough()
+  .openapi("ConversationContact");
+
+export const ConversationDetail = Conversation.omit({ tags: true })
+  .extend({
+    content: z.string().nullable().openapi({ example: "Customer: my order arrived broken…" }),
+    contact: ContactRef.nullable(),
+    tags: z.array(Tag),
+    attachments: z.array(z.record(z.string(), z.unknown())).openapi({
+      description: "Files attached to the conversation. Always empty until the files area lands (it fills this list).",
+      example: [],
+    }),
+  })
+  .openapi("ConversationDetail");
+
+export const ListQuery = paginationQuery.extend({
+  status: Status.optional(),
+  source: Source.optional(),
+  channel_id: z.string().max(200).optional().openapi({ example: EX.ch }),
+  tag: z.string().trim().min(1).max(100).optional().openapi({ example: "billing", description: "Tag name (case-insensitive)." }),
+  assignee_id: z.string().max(200).optional().openapi({ example: EX.agt }),
+  contact_id: z.string().max(200).optional().openapi({ example: EX.ct }),
+  assistant_id: z.string().max(200).optional().openapi({ example: EX.ast }),
+  search: z.string().trim().min(1).max(200).optional().openapi({ example: "refund", description: "Case-insensitive substring of the title or content." }),
+  processing_status: z.enum(PROCESSING_STATUSES).optional(),
+  sort: sortQuery(CONVERSATION_SORTS, "-created_at"),
+});
+
+export const CreateBody = z
+  .object({
+    title: text(500).openapi({ example: "Refund for order A-1042" }),
+    content: z.string().trim().min(1).max(MAX_CONTENT).optional().openapi({ example: "Customer: my order arrived broken. Agent: sorry, refunding now." }),
+    source: Source.default("api"),
+    contact_id: ref("ct").optional(),
+    channel_id: ref("ch").optional(),
+    session_id: ref("ses").optional(),
+    assistant_id: ref("ast").optional(),
+    metadata: Metadata.optional(),
+  })
+  .openapi("CreateConversation");
+
+export const UpdateBody = z
+  .object({
+    title: text(500).optional().openapi({ example: "Refund (resolved)" }),
+    status: Status.optional(),
+    assignee_id: ref("agt").nullable().optional().openapi({ example: EX.agt }),
+    metadata: Metadata.optional().openapi({
+      description: "Merged key by key into the stored metadata; a key set to null is removed.",
+      example: { plan: "enterprise", old_key: null },
+    }),
+  })
+  .openapi("UpdateConversation");
+
+export const StatusBody = z.object({ status: Status }).openapi("ConversationStatus");
+export const AssignBody = z
+  .object({ agent_id: ref("agt").nullable().openapi({ example: EX.agt, description: "An agent of your workspace, or null to unassign." }) })
+  .openapi("AssignConversation");
+
+// ---- messages ----
+
+export const MESSAGE_SENDERS = ["agent", "contact", "assistant", "note"] as const;
+
+export const Message = z
+  .object({
+    id: z.string().openapi({ example: EX.msg }),
+    conversation_id: z.string().openapi({ example: EX.conv }),
+    sender_type: z.enum(["agent", "contact", "assistant", "note", "system"]).openapi({ example: "agent" }),
+    sender_id: z.string().nullable().openapi({ example: EX.agt }),
+    content: z.string().openapi({ example: "Thanks, the refund is on its way." }),
+    status: z.string().openapi({ example: "complete", description: "`complete`; `queued` while waiting for delivery on an email or WhatsApp channel." }),
+    source: z.string().nullable().openapi({ example: "api" }),
+    external_id: z.string().nullable().openapi({ example: null }),
+    attachment_ids: z.array(z.string()),
+    metadata: z.record(z.string(), z.unknown()),
+    created_at: Timestamp,
+  })
+  .openapi("Message");
+
+export const MessageListQuery = paginationQuery.extend({
+  since: z
+    .string()
+    .datetime({ offset: true })
+    .optional()
+    .openapi({ example: EX.at, description: "Only messages created strictly after this ISO 8601 time (for polling)." }),
+});
+
+export const SendBody = z
+  .object({
+    content: z.string().trim().min(1).max(MAX_CONTENT).openapi({ example: "Thanks, the refund is on its way." }),
+    sender_type: z.enum(MESSAGE_SENDERS).openapi({ example: "agent" }),
+    attachment_ids: z.array(ref("file")).max(20).optional().openapi({ example: [] }),
+  })
+  .openapi("SendMessage");
+
+// ---- capture ----
+
+export const CaptureItem = z
+  .object({
+    conversation_id: ref("conv").optional(),
+    session_id: ref("ses").optional(),
+    contact_id: ref("ct").optional(),
+    source: Source,
+    sender_type: z.enum(["agent", "contact", "assistant", "note", "system"]).openapi({ example: "contact" }),
+    content: z.string().trim().min(1).max(MAX_CONTENT).openapi({ example: "Hi, is my order shipped?" }),
+    external_id: z.string().trim().min(1).max(255).optional().openapi({ example: "wa-msg-8841" }),
+    occurred_at: z.string().datetime({ offset: true }).optional().openapi({ example: EX.at }),
+  })
+  .superRefine((m, ctx) => {
+    const given = [m.conversation_id, m.session_id, m.contact_id].filter((v) => v !== undefined).length;
+    if (given !== 1) ctx.addIssue({ code: "custom", path: ["conversation_id"], message: "Give exactly one of conversation_id, session_id or contact_id." });
+  });
+
+export const CaptureBody = z.object({ messages: z.array(CaptureItem).min(1).max(100) }).openapi("CaptureMessages", {
+  example: { messages: [{ session_id: EX.ses, source: "web", sender_type: "contact", content: "Hi, is my order shipped?", external_id: "web-1" }] },
+});
+
+export const CaptureResult = z
+  .object({
+    captured: z.number().int().openapi({ example: 1 }),
+    duplicates: z.number().int().openapi({ example: 0 }),
+    items: z.array(
+      z.object({
+        external_id: z.string().nullable(),
+        id: z.string().openapi({ example: EX.msg }),
+        conversation_id: z.string().openapi({ example: EX.conv }),
+        duplicate: z.boolean().optional(),
+      }),
+    ),
+  })
+  .openapi("CaptureResult");

@@ -1,0 +1,324 @@
+// Conversations: the one place their SQL lives (list with filters, create, get, change,
+// delete, status, assignment, tags). Every query names the caller's workspace.
+import { and, asc, count, desc, eq, type SQL, sql } from "drizzle-orm";
+import type { Db } from "../../lib/db";
+import { ApiError } from "../../lib/errors";
+import { recordEvent } from "../../lib/events";
+import { newId } from "../../lib/ids";
+import { iso } from "../../lib/openapi";
+import { offsetOf, type Page, type SortSpec } from "../../lib/pagination";
+import { agents, type CONVERSATION_STATUSES, contacts, conversations, sessions } from "../../schema";
+import { hasTagCondition, tagsOf } from "../tags/service";
+
+export type ConversationRow = typeof conversations.$inferSelect;
+export type ConversationStatus = (typeof CONVERSATION_STATUSES)[number];
+export type ConversationSort = "created_at" | "updated_at" | "last_message_at";
+
+export interface ListFilters {
+  status?: ConversationStatus;
+  source?: ConversationRow["source"];
+  channel_id?: string;
+  tag?: string;
+  assignee_id?: string;
+  contact_id?: string;
+  assistant_id?: string;
+  search?: string;
+  processing_status?: NonNullable<ConversationRow["processingStatus"]>;
+}
+
+/** Statuses that end a conversation: resolved_at is set on entering them, cleared on leaving. */
+const DONE: ReadonlySet<string> = new Set(["resolved", "closed"]);
+
+export function conversationJson(row: ConversationRow, tagNames: string[]) {
+  return {
+    id: row.id,
+    title: row.title,
+    source: row.source,
+    status: row.status,
+    processing_status: row.processingStatus,
+    contact_id: row.contactId,
+    session_id: row.sessionId,
+    channel_id: row.channelId,
+    assignee_id: row.assigneeId,
+    assistant_id: row.assistantId,
+    metadata: row.metadata,
+    tags: tagNames,
+    unread_count: row.unreadCount,
+    message_count: row.messageCount,
+    last_message_at: iso(row.lastMessageAt),
+    first_response_at: iso(row.firstResponseAt),
+    resolved_at: iso(row.resolvedAt),
+    summary: row.summary ?? null,
+    created_at: row.createdAt.toISOString(),
+    updated_at: row.updatedAt.toISOString(),
+  };
+}
+
+/** Escapes LIKE's wildcards so user text matches literally (backslash is the default escape). */
+export const escapeLike = (s: string) => s.replace(/[\\%_]/g, (ch) => `\\${ch}`);
+
+/**
+ * The `search` filter. For now a case-insensitive substring match over title and content;
+ * the full-text search issue replaces this one function with the tsvector/GIN condition.
+ */
+export function searchCondition(query: string): SQL {
+  const pattern = `%${escapeLike(query)}%`;
+  return sql`(${conversations.title} ilike ${pattern} or ${conversations.content} ilike ${pattern})`;
+}
+
+/** The WHERE of the list: the workspace first, then every filter given. */
+export function listWhere(workspaceId: string, f: ListFilters): SQL {
+  const c = conversations;
+  const conds: SQL[] = [eq(c.workspaceId, workspaceId)];
+  if (f.status) conds.push(eq(c.status, f.status));
+  if (f.source) conds.push(eq(c.source, f.source));
+  if (f.channel_id) conds.push(eq(c.channelId, f.channel_id));
+  if (f.assignee_id) conds.push(eq(c.assigneeId, f.assignee_id));
+  if (f.contact_id) conds.push(eq(c.contactId, f.contact_id));
+  if (f.assistant_id) conds.push(eq(c.assistantId, f.assistant_id));
+  if (f.processing_status) conds.push(eq(c.processingStatus, f.processing_status));
+  if (f.tag) conds.push(hasTagCondition("conversation", c.id, workspaceId, f.tag));
+  if (f.search) conds.push(searchCondition(f.search));
+  return and(...conds)!;
+}
+
+const SORT_COLUMN = {
+  created_at: conversations.createdAt,
+  updated_at: conversations.updatedAt,
+  last_message_at: conversations.lastMessageAt,
+} as const;
+
+/** ORDER BY with id as the tie-breaker; conversations without messages sort last both ways. */
+export function listOrder(sort: SortSpec<ConversationSort>): SQL[] {
+  const col = SORT_COLUMN[sort.field];
+  if (sort.direction === "desc") {
+    return sort.field === "last_message_at" ? [sql`${col} desc nulls last`, desc(conversations.id)] : [desc(col), desc(conversations.id)];
+  }
+  return [asc(col), asc(conversations.id)];
+}
+
+/** The page and the count as query builders (the bench runs the very same SQL raw). */
+export function listQueries(db: Db, workspaceId: string, f: ListFilters, sort: SortSpec<ConversationSort>, page: Page) {
+  const where = listWhere(workspaceId, f);
+  return {
+    page: db
+      .select()
+      .from(conversations)
+      .where(where)
+      .orderBy(...listOrder(sort))
+      .limit(page.per_page)
+      .offset(offsetOf(page)),
+    total: db.select({ n: count() }).from(conversations).where(where),
+  };
+}
+
+/** One query for the page, one for the total (in parallel), one for the page's tags. */
+export async function listConversations(db: Db, workspaceId: string, f: ListFilters, sort: SortSpec<ConversationSort>, page: Page) {
+  const q = listQueries(db, workspaceId, f, sort, page);
+  const [rows, [totalRow]] = await Promise.all([q.page, q.total]);
+  const tags = await tagsOf(
+    db,
+    workspaceId,
+    "conversation",
+    rows.map((r) => r.id),
+  );
+  return {
+    total: totalRow?.n ?? 0,
+    data: rows.map((r) => conversationJson(r, (tags.get(r.id) ?? []).map((t) => t.name))),
+  };
+}
+
+export async function findConversation(db: Db, workspaceId: string, id: string): Promise<ConversationRow> {
+  const [row] = await db
+    .select()
+    .from(conversations)
+    .where(and(eq(conversations.workspaceId, workspaceId), eq(conversations.id, id)))
+    .limit(1);
+  if (!row) throw new ApiError("not_found", "No such conversation.");
+  return row;
+}
+
+/** 422 naming the field when a referenced id is not a resource of this workspace. */
+export function invalidReference(field: string, what: string): ApiError {
+  return new ApiError("validation_error", `The ${what} does not exist in your workspace.`, {
+    details: { fields: { [field]: [`No such ${what} in your workspace.`] } },
+  });
+}
+
+export async function contactInWorkspace(db: Db, workspaceId: string, id: string) {
+  const [row] = await db
+    .select()
+    .from(contacts)
+    .where(and(eq(contacts.workspaceId, workspaceId), eq(contacts.id, id)))
+    .limit(1);
+  return row;
+}
+
+export async function sessionInWorkspace(db: Db, workspaceId: string, id: string) {
+  const [row] = await db
+    .select()
+    .from(sessions)
+    .where(and(eq(sessions.workspaceId, workspaceId), eq(sessions.id, id)))
+    .limit(1);
+  return row;
+}
+
+export async function agentInWorkspace(db: Db, workspaceId: string, id: string) {
+  const [row] = await db
+    .select({ id: agents.id })
+    .from(agents)
+    .where(and(eq(agents.workspaceId, workspaceId), eq(agents.id, id)))
+    .limit(1);
+  return row;
+}
+
+export interface CreateInput {
+  title: string;
+  content?: string;
+  source: ConversationRow["source"];
+  contact_id?: string;
+  channel_id?: string;
+  session_id?: string;
+  assistant_id?: string;
+  metadata?: Record<string, unknown>;
+}
+
+/**
+ * Marks a conversation as waiting for its AI summary and records that it was asked for.
+ * Issue 5 (summaries) hooks here: after this, publish the summary job (lib/queue →
+ * /jobs/summaries) with the conversation id, so the job moves processing_status to
+ * completed (summary filled) or failed. Until then nothing completes it: no fake summary.
+ */
+export async function requestSummary(tx: Db, workspaceId: string, conversationId: string, actor: string): Promise<void> {
+  await tx
+    .update(conversations)
+    .set({ processingStatus: "processing" })
+    .where(and(eq(conversations.workspaceId, workspaceId), eq(conversations.id, conversationId)));
+  await recordEvent(tx, workspaceId, "summary.requested", { type: "conversation", id: conversationId }, actor, { conversation_id: conversationId });
+}
+
+export async function createConversation(db: Db, workspaceId: string, input: CreateInput, actor: string): Promise<ConversationRow> {
+  // Referenced ids must be this workspace's. Channels and assistants have no tables yet
+  // (their areas add them); their ids are checked for shape only until then.
+  let contactId = input.contact_id ?? null;
+  if (input.contact_id && !(await contactInWorkspace(db, workspaceId, input.contact_id))) throw invalidReference("contact_id", "contact");
+  if (input.session_id) {
+    const session = await sessionInWorkspace(db, workspaceId, input.session_id);
+    if (!session) throw invalidReference("session_id", "session");
+    // A session already linked to a contact lends it the contact when none was given.
+    contactId ??= session.contactId;
+  }
+  return db.transaction(async (tx) => {
+    const id = newId("conv");
+    const [row] = await tx
+      .insert(conversations)
+      .values({
+        id,
+        workspaceId,
+        title: input.title,
+        content: input.content ?? null,
+        source: input.source,
+        contactId,
+        sessionId: input.session_id ?? null,
+        channelId: input.channel_id ?? null,
+        assistantId: input.assistant_id ?? null,
+        metadata: input.metadata ?? {},
+      })
+      .returning();
+    await recordEvent(tx, workspaceId, "conversation.created", { type: "conversation", id }, actor, {
+      title: input.title,
+      source: input.source,
+      contact_id: contactId,
+      has_content: Boolean(input.content),
+    });
+    if (input.content) {
+      await requestSummary(tx, workspaceId, id, actor);
+      return { ...row!, processingStatus: "processing" as const };
+    }
+    return row!;
+  });
+}
+
+/** Agents reading a conversation mark it read; API keys (server polling) do not. */
+export async function markRead(db: Db, workspaceId: string, id: string): Promise<void> {
+  await db
+    .update(conversations)
+    .set({ unreadCount: 0 })
+    .where(and(eq(conversations.workspaceId, workspaceId), eq(conversations.id, id), sql`${conversations.unreadCount} <> 0`));
+}
+
+export async function conversationTags(db: Db, workspaceId: string, id: string) {
+  return (await tagsOf(db, workspaceId, "conversation", [id])).get(id) ?? [];
+}
+
+/** The SET fragment of a status change: resolved_at follows the status. */
+function statusSet(to: ConversationStatus) {
+  return {
+    status: to,
+    resolvedAt: DONE.has(to) ? sql`coalesce(${conversations.resolvedAt}, now())` : null,
+  };
+}
+
+export interface UpdateInput {
+  title?: string;
+  status?: ConversationStatus;
+  assignee_id?: string | null;
+  metadata?: Record<string, unknown>;
+}
+
+/**
+ * Applies a PATCH in one transaction. Metadata merges key by key in SQL (a null removes the
+ * key), so concurrent patches of different keys do not overwrite each other.
+ */
+export async function updateConversation(db: Db, workspaceId: string, id: string, input: UpdateInput, actor: string): Promise<ConversationRow> {
+  if (input.assignee_id && !(await agentInWorkspace(db, workspaceId, input.assignee_id))) throw invalidReference("assignee_id", "agent");
+  return db.transaction(async (tx) => {
+    const [before] = await tx
+      .select()
+      .from(conversations)
+      .where(and(eq(conversations.workspaceId, workspaceId), eq(conversations.id, id)))
+      .for("update")
+      .limit(1);
+    if (!before) throw new ApiError("not_found", "No such conversation.");
+
+    const set: Record<string, unknown> = { updatedAt: sql`now()` };
+    const changed: string[] = [];
+    if (input.title !== undefined && input.title !== before.title) {
+      set.title = input.title;
+      changed.push("title");
+    }
+    const statusChanged = input.status !== undefined && input.status !== before.status;
+    if (statusChanged) Object.assign(set, statusSet(input.status!));
+    const assigneeChanged = input.assignee_id !== undefined && input.assignee_id !== before.assigneeId;
+    if (assigneeChanged) set.assigneeId = input.assignee_id;
+    if (input.metadata && Object.keys(input.metadata).length) {
+      const puts = Object.fromEntries(Object.entries(input.metadata).filter(([, v]) => v !== null));
+      const drops = Object.keys(input.metadata).filter((k) => input.metadata![k] === null);
+      const merged = sql`(${conversations.metadata} || ${JSON.stringify(puts)}::jsonb)`;
+      set.metadata = drops.length ? sql`${merged} ${sql.join(drops.map((k) => sql`- ${k}::text`), sql` `)}` : merged;
+      changed.push("metadata");
+    }
+    if (!changed.length && !statusChanged && !assigneeChanged) return before;
+
+    const [after] = await tx.update(conversations).set(set).where(eq(conversations.id, id)).returning();
+    if (changed.length) await recordEvent(tx, workspaceId, "conversation.updated", { type: "conversation", id }, actor, { changed });
+    if (statusChanged) {
+      await recordEvent(tx, workspaceId, "conversation.status_changed", { type: "conversation", id }, actor, { from: before.status, to: input.status });
+    }
+    if (assigneeChanged) {
+      await recordEvent(tx, workspaceId, "conversation.assigned", { type: "conversation", id }, actor, { from: before.assigneeId, to: input.assignee_id });
+    }
+    return after!;
+  });
+}
+
+export async function deleteConversation(db: Db, workspaceId: string, id: string, actor: string): Promise<void> {
+  await db.transaction(async (tx) => {
+    const removed = await tx
+      .delete(conversations)
+      .where(and(eq(conversations.workspaceId, workspaceId), eq(conversations.id, id)))
+      .returning({ id: conversations.id });
+    if (!removed.length) throw new ApiError("not_found", "No such conversation.");
+    await recordEvent(tx, workspaceId, "conversation.deleted", { type: "conversation", id }, actor);
+  });
+}
