@@ -6,6 +6,11 @@ import type { AppEnv } from "../lib/env";
 import { app as contacts } from "./contacts/app";
 import { app as conversations } from "./conversations/app";
 import { app as identity } from "./identity/app";
+import { app as jobsAutomations } from "./jobs/automations";
+import { app as jobsExports } from "./jobs/exports";
+import { app as jobsReminders } from "./jobs/reminders";
+import { app as jobsSummaries } from "./jobs/summaries";
+import { app as jobsWebhooks } from "./jobs/webhooks";
 import { app as tags } from "./tags/app";
 
 export interface FunctionDef {
@@ -27,6 +32,12 @@ export const functions: FunctionDef[] = [
   { name: "contacts", main: "functions/contacts/index.ts", prefixes: ["/v1/contacts", "/v1/sessions"], app: contacts },
   { name: "tags", main: "functions/tags/index.ts", prefixes: ["/v1/tags"], app: tags },
   { name: "conversations", main: "functions/conversations/index.ts", prefixes: ["/v1/conversations", "/v1/messages"], app: conversations },
+  // QStash-invoked jobs, one Worker each (lib/jobs.ts): not under /v1, signature-verified.
+  { name: "jobs-summaries", main: "functions/jobs/summaries.worker.ts", prefixes: ["/jobs/summaries"], app: jobsSummaries },
+  { name: "jobs-exports", main: "functions/jobs/exports.worker.ts", prefixes: ["/jobs/exports"], app: jobsExports },
+  { name: "jobs-reminders", main: "functions/jobs/reminders.worker.ts", prefixes: ["/jobs/reminders"], app: jobsReminders },
+  { name: "jobs-webhooks", main: "functions/jobs/webhooks.worker.ts", prefixes: ["/jobs/webhooks"], app: jobsWebhooks },
+  { name: "jobs-automations", main: "functions/jobs/automations.worker.ts", prefixes: ["/jobs/automations"], app: jobsAutomations },
 ];
 
 /** The function owning `path`: the longest matching prefix wins. */

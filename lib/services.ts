@@ -4,6 +4,7 @@
 // server and the tests inject through the `PARLEY_SERVICES` binding.
 import type { Database } from "./db";
 import type { Kv } from "./kv";
+import type { Queue } from "./queue";
 
 export interface Config {
   environment: "production" | "development" | "test";
@@ -11,6 +12,8 @@ export interface Config {
   /** Public origin of the API (what QStash and signed URLs point back to), no trailing slash. */
   publicBaseUrl?: string;
   rateLimitPerMinute: number;
+  /** QStash signing keys the job endpoints verify `Upstash-Signature` with (current, next). */
+  qstashSigningKeys?: { current: string; next: string };
 }
 
 /** Later areas add their own members (queue, llm, storage, mailer) to this interface. */
@@ -18,6 +21,8 @@ export interface Services {
   readonly db: Database;
   readonly kv: Kv;
   readonly config: Config;
+  /** Publishes jobs to /jobs/* through QStash (lib/queue.ts). */
+  readonly queue: Queue;
   /** Runs `p` after the response where the runtime allows it (Workers' waitUntil). */
   waitUntil(p: Promise<unknown>): void;
   /** Keeps the request's resources (its database pool) open until `p` settles: for streams. */

@@ -8,6 +8,7 @@ import type { AppEnv, Env } from "./env";
 import { errorResponse } from "./errors";
 import { newId } from "./ids";
 import { type Kv, upstashKv } from "./kv";
+import { type Queue, qstashQueue } from "./queue";
 import { type Config, lazy, type ServiceProvider, type ServiceRequestContext, type Services } from "./services";
 
 const RequiredBindings = z.object({
@@ -25,6 +26,9 @@ export function workerConfig(env: Env): Config {
     jwtSecret: env.JWT_SECRET ?? "",
     publicBaseUrl: env.PUBLIC_BASE_URL?.replace(/\/+$/, ""),
     rateLimitPerMinute: Number(env.RATE_LIMIT_PER_MINUTE) > 0 ? Number(env.RATE_LIMIT_PER_MINUTE) : 1000,
+    ...(env.QSTASH_CURRENT_SIGNING_KEY && env.QSTASH_NEXT_SIGNING_KEY
+      ? { qstashSigningKeys: { current: env.QSTASH_CURRENT_SIGNING_KEY, next: env.QSTASH_NEXT_SIGNING_KEY } }
+      : {}),
   };
 }
 
@@ -47,6 +51,9 @@ export function workerServices(extra?: ExtraServices): ServiceProvider {
       return db;
     });
     lazy(base, "kv", (): Kv => upstashKv(env.UPSTASH_REDIS_REST_URL!, env.UPSTASH_REDIS_REST_TOKEN!));
+    lazy(base, "queue", (): Queue =>
+      qstashQueue({ baseUrl: env.QSTASH_URL || "https://qstash.upstash.io", token: env.QSTASH_TOKEN ?? "", publicBaseUrl: () => base.config.publicBaseUrl }),
+    );
     extra?.(base, ctx);
     return base;
   };

@@ -3,6 +3,7 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { getRequestListener } from "@hono/node-server";
+import { SCHEDULES } from "../../functions/jobs/schedules";
 import type { Env } from "../env";
 import { createDispatch } from "./dispatch";
 import { createLocalServices, type LocalOptions, type LocalServices } from "./services";
@@ -15,7 +16,8 @@ export interface LocalServer {
 }
 
 export async function startServer(opts: LocalOptions & { port?: number; host?: string; extraRoutes?: (req: Request) => Promise<Response> | null }): Promise<LocalServer> {
-  const services = await createLocalServices(opts);
+  // Jobs reach this server over HTTP, as QStash reaches the Workers; delivery starts once it listens.
+  const services = await createLocalServices({ ...opts, jobDelivery: "http" });
   const env: Env = { ...(opts.env ?? {}) };
   const dispatch = createDispatch(services.provider, env);
   const listener = getRequestListener(async (req) => (opts.extraRoutes ? ((await opts.extraRoutes(req)) ?? dispatch(req)) : dispatch(req)));
@@ -26,8 +28,14 @@ export async function startServer(opts: LocalOptions & { port?: number; host?: s
   });
   const { port } = server.address() as AddressInfo;
   const host = opts.host ?? "127.0.0.1";
+  const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+  // PUBLIC_BASE_URL, locally: this server's own URL (unless set), so QStash calls us back here.
+  if (!opts.env?.PUBLIC_BASE_URL) services.config.publicBaseUrl = url;
+  services.qstash?.resume();
+  // Cron schedules are registered on every start (idempotent), as `npm run schedules:sync` does in production.
+  if (services.qstash) await services.queue.syncSchedules(SCHEDULES);
   return {
-    url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`,
+    url,
     port,
     services,
     close: async () => {

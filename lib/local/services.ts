@@ -13,7 +13,10 @@ import { neonDatabase, useLocalWsProxy } from "../db-neon";
 import type { Env } from "../env";
 import { randomToken } from "../ids";
 import { type Kv, memoryKv, upstashKv } from "../kv";
+import { type Queue, qstashQueue } from "../queue";
 import type { Config, ServiceProvider, Services } from "../services";
+import { createDispatch } from "./dispatch";
+import { LocalQStash } from "./qstash";
 import { startUpstashRest } from "./upstash-rest";
 import { startWsProxy } from "./ws-proxy";
 
@@ -24,6 +27,11 @@ export interface LocalOptions {
   dataDir: string | null;
   env?: Env & { REDIS_URL?: string };
   environment?: Config["environment"];
+  /**
+   * How the local QStash server reaches /jobs/*: "in-process" (default: through the dispatcher,
+   * no socket needed, as in the test harness) or "http" (the local server, once it listens).
+   */
+  jobDelivery?: "in-process" | "http";
 }
 
 export interface LocalServices {
@@ -31,8 +39,11 @@ export interface LocalServices {
   db: Database;
   kv: Kv;
   config: Config;
+  queue: Queue;
+  /** The in-process QStash server (null when QSTASH_URL points at a real QStash). */
+  qstash: LocalQStash | null;
   /** What the services run on, for the start-up banner. */
-  describe: { database: string; redis: string };
+  describe: { database: string; redis: string; queue: string };
   close(): Promise<void>;
 }
 
@@ -89,6 +100,18 @@ function jwtSecret(dataDir: string | null, env: LocalOptions["env"] = {}): strin
   return secret;
 }
 
+/** QStash signing keys: from the environment, else generated once and kept in DATA_DIR. */
+function qstashSigningKeys(dataDir: string | null, env: LocalOptions["env"] = {}): { current: string; next: string } {
+  if (env.QSTASH_CURRENT_SIGNING_KEY && env.QSTASH_NEXT_SIGNING_KEY) return { current: env.QSTASH_CURRENT_SIGNING_KEY, next: env.QSTASH_NEXT_SIGNING_KEY };
+  const make = () => ({ current: `sig_${randomToken(24)}`, next: `sig_${randomToken(24)}` });
+  if (!dataDir) return make();
+  const file = join(dataDir, "qstash-signing-keys.json");
+  if (existsSync(file)) return JSON.parse(readFileSync(file, "utf8")) as { current: string; next: string };
+  const keys = make();
+  writeFileSync(file, JSON.stringify(keys), { mode: 0o600 });
+  return keys;
+}
+
 export async function createLocalServices(opts: LocalOptions): Promise<LocalServices> {
   const env = opts.env ?? {};
   if (opts.dataDir) mkdirSync(opts.dataDir, { recursive: true });
@@ -100,24 +123,48 @@ export async function createLocalServices(opts: LocalOptions): Promise<LocalServ
     publicBaseUrl: env.PUBLIC_BASE_URL?.replace(/\/+$/, ""),
     rateLimitPerMinute: Number(env.RATE_LIMIT_PER_MINUTE) > 0 ? Number(env.RATE_LIMIT_PER_MINUTE) : 1000,
   };
+  // Jobs: QStash is called back at PUBLIC_BASE_URL; locally that is this process (the local
+  // server sets its real URL once it listens). A local QStash-protocol server runs in-process
+  // unless QSTASH_URL and QSTASH_TOKEN name another.
+  config.publicBaseUrl ??= "http://127.0.0.1:8787";
+  config.qstashSigningKeys = qstashSigningKeys(opts.dataDir, env);
+  let qstash: LocalQStash | null = null;
+  let queueUrl = env.QSTASH_URL;
+  let queueToken = env.QSTASH_TOKEN;
+  if (!queueUrl || !queueToken) {
+    queueToken = queueToken || randomToken(24);
+    qstash = await LocalQStash.start({ dataDir: opts.dataDir, token: queueToken, signingKeys: config.qstashSigningKeys, paused: opts.jobDelivery === "http" });
+    queueUrl = qstash.url;
+  }
+  const queue = qstashQueue({ baseUrl: queueUrl, token: queueToken, publicBaseUrl: () => config.publicBaseUrl });
   const provider: ServiceProvider = (ctx) => {
     const held: Promise<unknown>[] = [];
     const services: Services = {
       db: database.db,
       kv: redis.kv,
       config,
+      queue,
       waitUntil: ctx.waitUntil,
       holdOpen: (p) => void held.push(p),
     };
     return services;
   };
+  if (qstash && opts.jobDelivery !== "http") {
+    // Our own jobs go through the dispatcher; any other destination over HTTP.
+    const dispatch = createDispatch(provider, env);
+    qstash.deliverVia((req) => (new URL(req.url).origin === new URL(config.publicBaseUrl!).origin ? dispatch(req) : fetch(req)));
+  }
   return {
     provider,
     db: database.db,
     kv: redis.kv,
     config,
-    describe: { database: database.describe, redis: redis.describe },
+    queue,
+    qstash,
+    describe: { database: database.describe, redis: redis.describe, queue: qstash ? `local QStash server (${qstash.url})` : `QStash (${queueUrl})` },
     close: async () => {
+      // First the queue (its in-flight deliveries still use the database), then the rest.
+      await qstash?.close();
       await redis.close();
       await database.close();
     },
