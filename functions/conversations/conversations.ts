@@ -4,10 +4,10 @@ import { actorOf } from "../../lib/events";
 import { createRouter } from "../../lib/create-app";
 import { ApiError, errorResponses } from "../../lib/errors";
 import { Deleted, jsonBody, jsonContent, listOf } from "../../lib/openapi";
-import { listEnvelope, parseSort } from "../../lib/pagination";
+import { listEnvelope, offsetOf, paginationQuery, parseSort } from "../../lib/pagination";
 import { EntityTagBody, Tag, TagParam as TagNameParam } from "../tags/schemas";
 import { addEntityTag, removeEntityTag, tagJson } from "../tags/service";
-import { contactJson } from "./contact-json";
+import { contactJson } from "../contacts/service";
 import {
   AssignBody,
   ConversationIdParam,
@@ -118,8 +118,9 @@ const listTags = createRoute({
   path: "/v1/conversations/{id}/tags",
   tags: TAGS,
   summary: "List a conversation's tags",
-  request: { params: Id },
-  responses: { 200: jsonContent(z.object({ data: z.array(Tag) }), "The conversation's tags, by name"), ...errorResponses(401, 403, 404) },
+  description: "The tags on this conversation, by name (the same shape as contacts' and sessions' tags).",
+  request: { params: Id, query: paginationQuery },
+  responses: { 200: jsonContent(listOf(Tag), "A page of the conversation's tags"), ...errorResponses(401, 403, 404) },
 });
 
 const addTag = createRoute({
@@ -127,9 +128,14 @@ const addTag = createRoute({
   path: "/v1/conversations/{id}/tags",
   tags: TAGS,
   summary: "Tag a conversation",
-  description: "Tags by name; an unknown name creates the workspace tag. Tagging twice is harmless (200 with the same tag).",
+  description:
+    "Tags by name (case-insensitive); an unknown name creates the workspace tag. Answers 201 with the tag when it was added, 200 when the conversation already had it. Writes `tag.added`.",
   request: { params: Id, body: jsonBody(EntityTagBody) },
-  responses: { 200: jsonContent(Tag, "The tag, now on the conversation"), ...errorResponses(401, 403, 404) },
+  responses: {
+    201: jsonContent(Tag, "Tag added"),
+    200: jsonContent(Tag, "The conversation already had this tag"),
+    ...errorResponses(401, 403, 404),
+  },
 });
 
 const removeTag = createRoute({
@@ -137,10 +143,11 @@ const removeTag = createRoute({
   path: "/v1/conversations/{id}/tags/{tag}",
   tags: TAGS,
   summary: "Untag a conversation",
-  description: "Removes the tag (by name or id) from the conversation; the workspace tag stays. 404 when the conversation does not carry it.",
+  description:
+    "`{tag}` is the tag's name (case-insensitive, URL-encoded) or its id. The workspace tag itself stays; 404 when the conversation does not carry it. Writes `tag.removed`.",
   request: { params: TagParam },
   responses: {
-    200: jsonContent(z.object({ deleted: z.literal(true), id: z.string(), name: z.string() }), "Removed: the tag's id and name"),
+    200: jsonContent(z.object({ deleted: z.literal(true), id: z.string().openapi({ example: "tag_01jd3k9v6q8f2m4x7c5b0n1p2r" }) }), "Removed; `id` is the tag's id"),
     ...errorResponses(401, 403, 404),
   },
 });
@@ -208,19 +215,24 @@ export const conversationsRouter = createRouter()
   .openapi(listTags, async (c) => {
     const p = c.var.principal;
     const { db } = c.var.services;
+    const q = c.req.valid("query");
     const row = await findConversation(db, p.workspaceId, c.req.valid("param").id);
-    return c.json({ data: (await conversationTags(db, p.workspaceId, row.id)).map(tagJson) }, 200);
+    const all = await conversationTags(db, p.workspaceId, row.id);
+    const page = all.slice(offsetOf(q), offsetOf(q) + q.per_page).map(tagJson);
+    return c.json(listEnvelope(c.req.url, q, all.length, page, c.var.services.config.publicBaseUrl), 200);
   })
   .openapi(addTag, async (c) => {
     const p = c.var.principal;
     const { db } = c.var.services;
     const { id } = c.req.valid("param");
     const { tag } = c.req.valid("json");
-    const added = await db.transaction(async (tx) => {
+    const result = await db.transaction(async (tx) => {
       await findConversation(tx, p.workspaceId, id);
-      return addEntityTag(tx, p.workspaceId, "conversation", id, tag, actorOf(p));
+      const before = await conversationTags(tx, p.workspaceId, id);
+      const added = await addEntityTag(tx, p.workspaceId, "conversation", id, tag, actorOf(p));
+      return { tag: added, isNew: !before.some((t) => t.id === added.id) };
     });
-    return c.json(tagJson(added), 200);
+    return result.isNew ? c.json(tagJson(result.tag), 201) : c.json(tagJson(result.tag), 200);
   })
   .openapi(removeTag, async (c) => {
     const p = c.var.principal;
@@ -233,5 +245,5 @@ export const conversationsRouter = createRouter()
       await removeEntityTag(tx, p.workspaceId, "conversation", id, carried.id, actorOf(p));
       return carried;
     });
-    return c.json({ deleted: true as const, id: removed.id, name: removed.name }, 200);
+    return c.json({ deleted: true as const, id: removed.id }, 200);
   });

@@ -1,7 +1,8 @@
 // Request and response schemas of conversations, messages and capture (OpenAPI + validation).
 import { z } from "@hono/zod-openapi";
 import { paginationQuery, sortQuery } from "../../lib/pagination";
-import { text, Timestamp } from "../../lib/openapi";
+import { Timestamp } from "../../lib/openapi";
+import { safeParam, storableJson, storableText } from "../../lib/safe-text";
 import { Tag } from "../tags/schemas";
 import { CONVERSATION_SOURCES, CONVERSATION_STATUSES, PROCESSING_STATUSES } from "../../schema";
 
@@ -20,6 +21,11 @@ const EX = {
   at: "2026-11-24T12:00:00.000Z",
 };
 
+const UNSTORABLE = "Contains characters that cannot be stored (NUL or a lone surrogate).";
+
+/** A trimmed, non-empty, storable string of at most `max` characters. */
+const words = (max: number) => z.string().trim().min(1).max(max).refine(storableText, UNSTORABLE);
+
 /** A reference to another resource by id (shape only; existence is checked in the workspace). */
 const ref = (prefix: string) =>
   z
@@ -31,7 +37,7 @@ const ref = (prefix: string) =>
 
 /** `{id}` of a conversation in the path. */
 export const ConversationIdParam = z.object({
-  id: z.string().min(1).max(200).openapi({ param: { name: "id", in: "path" }, example: EX.conv }),
+  id: safeParam(200).min(1).openapi({ param: { name: "id", in: "path" }, example: EX.conv }),
 });
 
 /** Free-form metadata: an object of at most 50 keys and 16 KiB of JSON. */
@@ -39,6 +45,7 @@ export const Metadata = z
   .record(z.string().min(1).max(64), z.unknown())
   .refine((m) => Object.keys(m).length <= 50, "At most 50 keys.")
   .refine((m) => JSON.stringify(m).length <= MAX_METADATA_BYTES, `At most ${MAX_METADATA_BYTES} bytes of JSON.`)
+  .refine((m) => storableJson(m), UNSTORABLE)
   .openapi({ example: { order_id: "A-1042", plan: "pro" } });
 
 export const Status = z.enum(CONVERSATION_STATUSES).openapi({ example: "open" });
@@ -110,20 +117,20 @@ export const ConversationDetail = Conversation.omit({ tags: true })
 export const ListQuery = paginationQuery.extend({
   status: Status.optional(),
   source: Source.optional(),
-  channel_id: z.string().max(200).optional().openapi({ example: EX.ch }),
-  tag: z.string().trim().min(1).max(100).optional().openapi({ example: "billing", description: "Tag name (case-insensitive)." }),
-  assignee_id: z.string().max(200).optional().openapi({ example: EX.agt }),
-  contact_id: z.string().max(200).optional().openapi({ example: EX.ct }),
-  assistant_id: z.string().max(200).optional().openapi({ example: EX.ast }),
-  search: z.string().trim().min(1).max(200).optional().openapi({ example: "refund", description: "Case-insensitive substring of the title or content." }),
+  channel_id: safeParam(200).optional().openapi({ example: EX.ch }),
+  tag: safeParam(100).trim().min(1).optional().openapi({ example: "billing", description: "Tag name (case-insensitive)." }),
+  assignee_id: safeParam(200).optional().openapi({ example: EX.agt }),
+  contact_id: safeParam(200).optional().openapi({ example: EX.ct }),
+  assistant_id: safeParam(200).optional().openapi({ example: EX.ast }),
+  search: safeParam(200).trim().min(1).optional().openapi({ example: "refund", description: "Case-insensitive substring of the title or content." }),
   processing_status: z.enum(PROCESSING_STATUSES).optional(),
   sort: sortQuery(CONVERSATION_SORTS, "-created_at"),
 });
 
 export const CreateBody = z
   .object({
-    title: text(500).openapi({ example: "Refund for order A-1042" }),
-    content: z.string().trim().min(1).max(MAX_CONTENT).optional().openapi({ example: "Customer: my order arrived broken. Agent: sorry, refunding now." }),
+    title: words(500).openapi({ example: "Refund for order A-1042" }),
+    content: words(MAX_CONTENT).optional().openapi({ example: "Customer: my order arrived broken. Agent: sorry, refunding now." }),
     source: Source.default("api"),
     contact_id: ref("ct").optional(),
     channel_id: ref("ch").optional(),
@@ -135,7 +142,7 @@ export const CreateBody = z
 
 export const UpdateBody = z
   .object({
-    title: text(500).optional().openapi({ example: "Refund (resolved)" }),
+    title: words(500).optional().openapi({ example: "Refund (resolved)" }),
     status: Status.optional(),
     assignee_id: ref("agt").nullable().optional().openapi({ example: EX.agt }),
     metadata: Metadata.optional().openapi({
@@ -180,7 +187,7 @@ export const MessageListQuery = paginationQuery.extend({
 
 export const SendBody = z
   .object({
-    content: z.string().trim().min(1).max(MAX_CONTENT).openapi({ example: "Thanks, the refund is on its way." }),
+    content: words(MAX_CONTENT).openapi({ example: "Thanks, the refund is on its way." }),
     sender_type: z.enum(MESSAGE_SENDERS).openapi({ example: "agent" }),
     attachment_ids: z.array(ref("file")).max(20).optional().openapi({ example: [] }),
   })
@@ -195,8 +202,8 @@ export const CaptureItem = z
     contact_id: ref("ct").optional(),
     source: Source,
     sender_type: z.enum(["agent", "contact", "assistant", "note", "system"]).openapi({ example: "contact" }),
-    content: z.string().trim().min(1).max(MAX_CONTENT).openapi({ example: "Hi, is my order shipped?" }),
-    external_id: z.string().trim().min(1).max(255).optional().openapi({ example: "wa-msg-8841" }),
+    content: words(MAX_CONTENT).openapi({ example: "Hi, is my order shipped?" }),
+    external_id: words(255).optional().openapi({ example: "wa-msg-8841" }),
     occurred_at: z.string().datetime({ offset: true }).optional().openapi({ example: EX.at }),
   })
   .superRefine((m, ctx) => {
