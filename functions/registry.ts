@@ -5,6 +5,7 @@ import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../lib/env";
 import { app as contacts } from "./contacts/app";
 import { app as conversations } from "./conversations/app";
+import { app as docs } from "./docs/app";
 import { app as identity } from "./identity/app";
 import { app as jobsAutomations } from "./jobs/automations";
 import { app as jobsExports } from "./jobs/exports";
@@ -28,6 +29,12 @@ export const functions: FunctionDef[] = [
     main: "functions/identity/index.ts",
     prefixes: ["/v1/workspaces", "/v1/auth", "/v1/api-keys", "/v1/agents", "/v1/settings"],
     app: identity,
+  },
+  {
+    name: "docs",
+    main: "functions/docs/index.ts",
+    prefixes: ["/openapi.json", "/docs", "/llms.txt", "/healthz"],
+    app: docs,
   },
   { name: "contacts", main: "functions/contacts/index.ts", prefixes: ["/v1/contacts", "/v1/sessions"], app: contacts },
   { name: "tags", main: "functions/tags/index.ts", prefixes: ["/v1/tags"], app: tags },

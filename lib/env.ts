@@ -29,8 +29,15 @@ export interface Env {
   RATE_LIMIT_PER_MINUTE?: string;
   /** Workers static assets (the docs function serves Scalar's standalone bundle from it). */
   ASSETS?: { fetch(req: Request | string): Promise<Response> };
+  /** Node stand-in for ASSETS (the local server and tests): serves the docs' static files. */
+  DOCS_ASSETS?: DocsAssetSource;
   /** Injected by the local server and tests: builds services without the Worker defaults. */
   PARLEY_SERVICES?: ServiceProvider;
+}
+
+/** Static files by URL path, like Workers' static assets binding (a 404 when absent). */
+export interface DocsAssetSource {
+  fetch(req: Request | string): Promise<Response>;
 }
 
 export interface AppEnv {

@@ -4,12 +4,14 @@ import { functions, route } from "../../functions/registry";
 import type { Env } from "../env";
 import { errorResponse } from "../errors";
 import { newId } from "../ids";
+import { nodeDocsAssets } from "./docs-assets";
 import type { ServiceProvider } from "../services";
 
 export type Dispatch = (req: Request) => Promise<Response>;
 
 export function createDispatch(provider: ServiceProvider, env: Env = {}): Dispatch {
-  const bindings: Env = { ...env, PARLEY_SERVICES: provider };
+  // DOCS_ASSETS: Scalar's bundle read from node_modules (Workers use the ASSETS binding).
+  const bindings: Env = { DOCS_ASSETS: nodeDocsAssets(), ...env, PARLEY_SERVICES: provider };
   return async (req) => {
     const fn = route(new URL(req.url).pathname);
     if (!fn) {
