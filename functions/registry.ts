@@ -3,6 +3,7 @@
 // (`npm run wrangler:toml`); a test fails when the two disagree.
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../lib/env";
+import { app as chat } from "./chat/app";
 import { app as contacts } from "./contacts/app";
 import { app as conversations } from "./conversations/app";
 import { app as docs } from "./docs/app";
@@ -39,6 +40,7 @@ export const functions: FunctionDef[] = [
   { name: "contacts", main: "functions/contacts/index.ts", prefixes: ["/v1/contacts", "/v1/sessions"], app: contacts },
   { name: "tags", main: "functions/tags/index.ts", prefixes: ["/v1/tags"], app: tags },
   { name: "conversations", main: "functions/conversations/index.ts", prefixes: ["/v1/conversations", "/v1/messages"], app: conversations },
+  { name: "chat", main: "functions/chat/index.ts", prefixes: ["/v1/chat", "/v1/assistants", "/v1/openai"], app: chat },
   // QStash-invoked jobs, one Worker each (lib/jobs.ts): not under /v1, signature-verified.
   { name: "jobs-summaries", main: "functions/jobs/summaries.worker.ts", prefixes: ["/jobs/summaries"], app: jobsSummaries },
   { name: "jobs-exports", main: "functions/jobs/exports.worker.ts", prefixes: ["/jobs/exports"], app: jobsExports },

@@ -4,6 +4,7 @@
 // server and the tests inject through the `PARLEY_SERVICES` binding.
 import type { Database } from "./db";
 import type { Kv } from "./kv";
+import type { Llm } from "./llm";
 import type { Queue } from "./queue";
 
 export interface Config {
@@ -23,6 +24,8 @@ export interface Services {
   readonly config: Config;
   /** Publishes jobs to /jobs/* through QStash (lib/queue.ts). */
   readonly queue: Queue;
+  /** The language model (lib/llm.ts): OpenAI-compatible, or parley-offline. Workers build it only in functions that pass it to createWorker. */
+  readonly llm: Llm;
   /** Runs `p` after the response where the runtime allows it (Workers' waitUntil). */
   waitUntil(p: Promise<unknown>): void;
   /** Keeps the request's resources (its database pool) open until `p` settles: for streams. */

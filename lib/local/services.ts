@@ -13,6 +13,7 @@ import { neonDatabase, useLocalWsProxy } from "../db-neon";
 import type { Env } from "../env";
 import { randomToken } from "../ids";
 import { type Kv, memoryKv, upstashKv } from "../kv";
+import { llmFromEnv } from "../llm";
 import { type Queue, qstashQueue } from "../queue";
 import type { Config, ServiceProvider, Services } from "../services";
 import { createDispatch } from "./dispatch";
@@ -137,6 +138,8 @@ export async function createLocalServices(opts: LocalOptions): Promise<LocalServ
     queueUrl = qstash.url;
   }
   const queue = qstashQueue({ baseUrl: queueUrl, token: queueToken, publicBaseUrl: () => config.publicBaseUrl });
+  // OpenAI (or any compatible server) when OPENAI_API_KEY is set, else parley-offline.
+  const llm = llmFromEnv(env);
   const provider: ServiceProvider = (ctx) => {
     const held: Promise<unknown>[] = [];
     const services: Services = {
@@ -144,6 +147,7 @@ export async function createLocalServices(opts: LocalOptions): Promise<LocalServ
       kv: redis.kv,
       config,
       queue,
+      llm,
       waitUntil: ctx.waitUntil,
       holdOpen: (p) => void held.push(p),
     };

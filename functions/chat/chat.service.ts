@@ -1,0 +1,294 @@
+// The chat area's SQL on the inbox tables: conversations, messages, contacts and sessions the
+// chat creates, each write in a transaction with its domain event, plus the LLM usage ledger.
+// A few helpers here mirror functions/conversations and functions/contacts on purpose (that
+// code was written at the same time): the same counters, event data and JSON shapes.
+import { and, asc, desc, eq, gt, inArray, notInArray, type SQL, sql } from "drizzle-orm";
+import type { Database, Db } from "../../lib/db";
+import { notFound } from "../../lib/errors";
+import { recordEvent } from "../../lib/events";
+import { newId } from "../../lib/ids";
+import type { ChatMessage, LlmUsage } from "../../lib/llm";
+import { contacts, conversations, llmUsage, messages, sessions } from "../../schema";
+
+export type ConversationRow = typeof conversations.$inferSelect;
+export type MessageRow = typeof messages.$inferSelect;
+export type SessionRow = typeof sessions.$inferSelect;
+type Source = ConversationRow["source"];
+
+/** The message JSON of the contract (same shape as GET /v1/conversations/{id}/messages). */
+export const messageJson = (m: MessageRow) => ({
+  id: m.id,
+  conversation_id: m.conversationId,
+  sender_type: m.senderType,
+  sender_id: m.senderId,
+  content: m.content,
+  status: m.status,
+  source: m.source,
+  created_at: m.createdAt.toISOString(),
+});
+
+export async function findConversation(db: Db, workspaceId: string, id: string): Promise<ConversationRow> {
+  const [row] = await db
+    .select()
+    .from(conversations)
+    .where(and(eq(conversations.workspaceId, workspaceId), eq(conversations.id, id)))
+    .limit(1);
+  if (!row) throw notFound("conversation");
+  return row;
+}
+
+export async function findSession(db: Db, workspaceId: string, id: string): Promise<SessionRow> {
+  const [row] = await db
+    .select()
+    .from(sessions)
+    .where(and(eq(sessions.workspaceId, workspaceId), eq(sessions.id, id)))
+    .limit(1);
+  if (!row) throw notFound("session");
+  return row;
+}
+
+/** The session's latest chat conversation that is still open, if any. */
+export async function openChatOfSession(db: Db, workspaceId: string, sessionId: string): Promise<ConversationRow | undefined> {
+  const [row] = await db
+    .select()
+    .from(conversations)
+    .where(
+      and(
+        eq(conversations.workspaceId, workspaceId),
+        eq(conversations.sessionId, sessionId),
+        eq(conversations.source, "chat"),
+        notInArray(conversations.status, ["resolved", "closed"]),
+      ),
+    )
+    .orderBy(desc(conversations.createdAt), desc(conversations.id))
+    .limit(1);
+  return row;
+}
+
+/** First words of a message, for a new conversation's title. */
+export function titleFrom(text: string, maxWords = 8): string {
+  const ws = text.trim().split(/\s+/).filter(Boolean);
+  const t = ws.slice(0, maxWords).join(" ").slice(0, 120);
+  return (ws.length > maxWords ? `${t}…` : t) || "New chat";
+}
+
+export interface NewConversation {
+  title: string;
+  source: Source;
+  contactId?: string | null;
+  sessionId?: string | null;
+  assistantId?: string | null;
+  metadata?: Record<string, unknown>;
+}
+
+export async function createConversation(tx: Db, workspaceId: string, input: NewConversation, actor: string): Promise<ConversationRow> {
+  const id = newId("conv");
+  const [row] = await tx
+    .insert(conversations)
+    .values({
+      id,
+      workspaceId,
+      title: input.title,
+      source: input.source,
+      contactId: input.contactId ?? null,
+      sessionId: input.sessionId ?? null,
+      assistantId: input.assistantId ?? null,
+      metadata: input.metadata ?? {},
+    })
+    .returning();
+  await recordEvent(tx, workspaceId, "conversation.created", { type: "conversation", id }, actor, {
+    title: input.title,
+    source: input.source,
+    contact_id: input.contactId ?? null,
+    session_id: input.sessionId ?? null,
+    assistant_id: input.assistantId ?? null,
+  });
+  return row!;
+}
+
+export interface NewMessage {
+  id?: string;
+  senderType: "contact" | "assistant";
+  senderId?: string | null;
+  content: string;
+  status?: "complete" | "incomplete";
+  source?: string;
+  metadata?: Record<string, unknown>;
+}
+
+/**
+ * Appends messages to a conversation and moves its counters (message_count, last_message_at,
+ * unread_count for contact messages) by relative UPDATEs, with one message.created event each.
+ * Call inside a transaction.
+ */
+export async function appendMessages(tx: Db, conv: Pick<ConversationRow, "id" | "workspaceId">, list: NewMessage[], actor: string): Promise<MessageRow[]> {
+  if (!list.length) return [];
+  const unread = list.filter((m) => m.senderType === "contact").length;
+  // Millisecond timestamps, one apart, so `since` polling (ISO strings) sees each exactly once, in order.
+  const base = Date.now();
+  const rows = list.map((m, i) => ({
+    id: m.id ?? newId("msg"),
+    workspaceId: conv.workspaceId,
+    conversationId: conv.id,
+    senderType: m.senderType,
+    senderId: m.senderId ?? null,
+    content: m.content,
+    status: m.status ?? "complete",
+    source: m.source ?? "chat",
+    metadata: m.metadata ?? {},
+    createdAt: new Date(base + i),
+  }));
+  const last = rows[rows.length - 1]!.createdAt;
+  const c = conversations;
+  const moved = await tx
+    .update(conversations)
+    .set({
+      messageCount: sql`${c.messageCount} + ${rows.length}`,
+      ...(unread ? { unreadCount: sql`${c.unreadCount} + ${unread}` } : {}),
+      lastMessageAt: sql`greatest(${c.lastMessageAt}, ${last.toISOString()}::timestamptz)`,
+      updatedAt: sql`now()`,
+    })
+    .where(and(eq(c.workspaceId, conv.workspaceId), eq(c.id, conv.id)))
+    .returning({ id: c.id });
+  if (!moved.length) throw notFound("conversation");
+  const inserted = await tx.insert(messages).values(rows).returning();
+  for (const m of inserted) {
+    await recordEvent(tx, conv.workspaceId, "message.created", { type: "message", id: m.id }, actor, { conversation_id: conv.id, sender_type: m.senderType });
+  }
+  return inserted;
+}
+
+/** Stores one message in its own transaction. */
+export function storeMessage(db: Database, conv: Pick<ConversationRow, "id" | "workspaceId">, m: NewMessage, actor: string): Promise<MessageRow> {
+  return db.transaction(async (tx) => (await appendMessages(tx, conv, [m], actor))[0]!);
+}
+
+const HISTORY_MESSAGES = 40;
+/** Characters of history sent to the model (~6k tokens), newest kept first. */
+const HISTORY_BUDGET = 24_000;
+
+/** The conversation so far as chat messages (notes and system messages left out), within a budget. */
+export async function history(db: Db, workspaceId: string, conversationId: string): Promise<ChatMessage[]> {
+  const rows = await db
+    .select({ senderType: messages.senderType, content: messages.content })
+    .from(messages)
+    .where(and(eq(messages.workspaceId, workspaceId), eq(messages.conversationId, conversationId), inArray(messages.senderType, ["contact", "assistant", "agent"])))
+    .orderBy(desc(messages.createdAt), desc(messages.id))
+    .limit(HISTORY_MESSAGES);
+  const out: ChatMessage[] = [];
+  let used = 0;
+  for (const r of rows) {
+    if (!r.content) continue;
+    if (used + r.content.length > HISTORY_BUDGET && out.length) break;
+    used += r.content.length;
+    out.unshift({ role: r.senderType === "contact" ? "user" : "assistant", content: r.content.slice(0, HISTORY_BUDGET) });
+  }
+  return out;
+}
+
+/** Messages of the session's conversations created after `since`, oldest first. */
+export async function messagesSince(db: Db, workspaceId: string, sessionId: string, since: Date | undefined, limit = 100) {
+  const conds: SQL[] = [eq(messages.workspaceId, workspaceId), eq(conversations.sessionId, sessionId), inArray(messages.senderType, ["contact", "assistant", "agent", "system"])];
+  // Compared at millisecond precision: `since` comes from an ISO string of a previous answer.
+  if (since) conds.push(gt(sql`date_trunc('milliseconds', ${messages.createdAt})`, since));
+  const rows = await db
+    .select({ m: messages })
+    .from(messages)
+    .innerJoin(conversations, eq(conversations.id, messages.conversationId))
+    .where(and(...conds))
+    .orderBy(asc(messages.createdAt), asc(messages.id))
+    .limit(limit);
+  return rows.map((r) => r.m);
+}
+
+// ---- contacts and sessions of the polling chat ----
+
+const EMAIL_RE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+const PHONE_RE = /^\+?[0-9][0-9 ().-]{5,30}$/;
+
+export type Identifier = { kind: "email"; value: string } | { kind: "phone"; value: string } | { kind: "external"; value: string };
+
+/** An email, a phone number or an opaque id (kept in the contact's `attributes.identifier`). */
+export function parseIdentifier(raw: string): Identifier {
+  const v = raw.trim();
+  if (EMAIL_RE.test(v)) return { kind: "email", value: v.toLowerCase() };
+  if (PHONE_RE.test(v)) return { kind: "phone", value: v.replace(/[\s().-]/g, "") };
+  return { kind: "external", value: v };
+}
+
+function identifierCondition(workspaceId: string, id: Identifier): SQL {
+  const ws = eq(contacts.workspaceId, workspaceId);
+  if (id.kind === "email") return and(ws, sql`lower(${contacts.email}) = ${id.value}`)!;
+  if (id.kind === "phone") return and(ws, eq(contacts.phone, id.value))!;
+  return and(ws, sql`${contacts.attributes}->>'identifier' = ${id.value}`)!;
+}
+
+/** Finds the contact with this identifier or creates it (a concurrent creator wins the unique index; we then read theirs). */
+export async function findOrCreateContact(db: Database, workspaceId: string, raw: string, name: string | undefined, actor: string) {
+  const id = parseIdentifier(raw);
+  const find = async () => (await db.select().from(contacts).where(identifierCondition(workspaceId, id)).orderBy(asc(contacts.createdAt)).limit(1))[0];
+  const existing = await find();
+  if (existing) return existing;
+  try {
+    return await db.transaction(async (tx) => {
+      const [row] = await tx
+        .insert(contacts)
+        .values({
+          id: newId("ct"),
+          workspaceId,
+          name: name ?? null,
+          email: id.kind === "email" ? id.value : null,
+          phone: id.kind === "phone" ? id.value : null,
+          attributes: id.kind === "external" ? { identifier: id.value } : {},
+          lastSeenAt: new Date(),
+        })
+        .returning();
+      await recordEvent(tx, workspaceId, "contact.created", { type: "contact", id: row!.id }, actor, { source: "chat" });
+      return row!;
+    });
+  } catch (err) {
+    const again = await find();
+    if (again) return again;
+    throw err;
+  }
+}
+
+export async function createSession(tx: Db, workspaceId: string, input: { contactId: string | null; metadata: Record<string, unknown> }, actor: string) {
+  const id = newId("ses");
+  const now = new Date();
+  const [row] = await tx
+    .insert(sessions)
+    .values({ id, workspaceId, contactId: input.contactId, source: "chat", metadata: input.metadata, lastActivityAt: now })
+    .returning();
+  await recordEvent(tx, workspaceId, "session.created", { type: "session", id }, actor, { contact_id: input.contactId, source: "chat" });
+  return row!;
+}
+
+export async function touchSession(db: Db, workspaceId: string, sessionId: string) {
+  await db
+    .update(sessions)
+    .set({ lastActivityAt: new Date() })
+    .where(and(eq(sessions.workspaceId, workspaceId), eq(sessions.id, sessionId)));
+}
+
+// ---- usage ----
+
+const utcDay = (d = new Date()) => d.toISOString().slice(0, 10);
+
+/** Adds one finished call's tokens to the workspace's row for today and this model. */
+export async function recordUsage(db: Db, workspaceId: string, model: string, usage: Pick<LlmUsage, "prompt_tokens" | "completion_tokens">) {
+  const u = llmUsage;
+  await db
+    .insert(llmUsage)
+    .values({ workspaceId, day: utcDay(), model: model.slice(0, 200), promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens, requests: 1 })
+    .onConflictDoUpdate({
+      target: [u.workspaceId, u.day, u.model],
+      set: {
+        promptTokens: sql`${u.promptTokens} + excluded.prompt_tokens`,
+        completionTokens: sql`${u.completionTokens} + excluded.completion_tokens`,
+        requests: sql`${u.requests} + 1`,
+        updatedAt: sql`now()`,
+      },
+    });
+}
+

@@ -1,0 +1,94 @@
+// One assistant reply: runs the model as a stream, hands each delta to the caller, and stores
+// the assistant message when the stream ends — `complete`, or `incomplete` with what it got
+// so far when the provider fails or the caller aborts — then adds the tokens to the usage ledger.
+import type { Database } from "../../lib/db";
+import { type ChatMessage, type Completion, estimateUsage, type Llm, LlmError, type LlmUsage, systemPrompt } from "../../lib/llm";
+import type { AssistantRow } from "./assistants.service";
+import { type ConversationRow, type MessageRow, recordUsage, storeMessage } from "./chat.service";
+
+/** Used when a chat names no assistant. */
+export const DEFAULT_INSTRUCTIONS = "You are a helpful customer-support assistant. Answer briefly and politely. If you do not know, say so and offer to hand over to a person.";
+
+export function promptFor(assistant: AssistantRow | undefined, conversation: ChatMessage[]): ChatMessage[] {
+  return [systemPrompt({ instructions: assistant?.instructions ?? DEFAULT_INSTRUCTIONS, knowledge: assistant?.knowledge }), ...conversation];
+}
+
+export interface ReplyInput {
+  db: Database;
+  llm: Llm;
+  workspaceId: string;
+  actor: string;
+  conversation: Pick<ConversationRow, "id" | "workspaceId">;
+  /** The assistant message's id, announced to the client before the model answers. */
+  messageId: string;
+  messages: ChatMessage[];
+  assistant?: AssistantRow;
+  temperature?: number;
+  maxTokens?: number;
+  user?: string;
+  signal?: AbortSignal;
+  source?: string;
+}
+
+export interface ReplyOutcome {
+  status: "complete" | "incomplete";
+  text: string;
+  model: string;
+  usage: LlmUsage | null;
+  finishReason: Completion["finishReason"] | null;
+  error: LlmError | null;
+  message: MessageRow;
+}
+
+export async function runReply(input: ReplyInput, onDelta: (text: string) => void): Promise<ReplyOutcome> {
+  const { llm } = input;
+  const model = llm.provider === "offline" ? llm.defaultModel : input.assistant?.model || llm.defaultModel;
+  const temperature = input.temperature ?? input.assistant?.temperature ?? undefined;
+  let text = "";
+  let done: Completion | undefined;
+  let error: LlmError | null = null;
+  try {
+    for await (const ev of llm.stream({ messages: input.messages, model, temperature, maxTokens: input.maxTokens, user: input.user, signal: input.signal })) {
+      if (ev.type === "delta") {
+        text += ev.text;
+        onDelta(ev.text);
+      } else done = ev.completion;
+    }
+  } catch (err) {
+    error = err instanceof LlmError ? err : new LlmError("unavailable", "The language model failed.", err);
+  }
+  if (!done && !error) error = new LlmError("aborted", "The request was cancelled.");
+  const status = done ? "complete" : "incomplete";
+  // Tokens the provider spent on a cut-short answer are estimated (it reports usage only at the end).
+  const usage = done?.usage ?? (text ? estimateUsage(input.messages, text) : null);
+  const usedModel = done?.model ?? model;
+  const message = await storeMessage(
+    input.db,
+    input.conversation,
+    {
+      id: input.messageId,
+      senderType: "assistant",
+      senderId: input.assistant?.id ?? null,
+      content: done?.text ?? text,
+      status,
+      source: input.source ?? "chat",
+      metadata: {
+        model: usedModel,
+        ...(usage ? { usage } : {}),
+        ...(done ? { finish_reason: done.finishReason } : {}),
+        ...(error ? { error: error.reason } : {}),
+      },
+    },
+    input.actor,
+  );
+  if (usage) {
+    await recordUsage(input.db, input.workspaceId, usedModel, usage).catch((err) =>
+      console.error(JSON.stringify({ msg: "usage not recorded", workspace_id: input.workspaceId, error: String(err) })),
+    );
+  }
+  return { status, text: message.content, model: usedModel, usage, finishReason: done?.finishReason ?? null, error, message };
+}
+
+/** The usage object clients see (message_end, OpenAI's usage). */
+export const usageJson = (u: LlmUsage | null) =>
+  u ? { prompt_tokens: u.prompt_tokens, completion_tokens: u.completion_tokens, total_tokens: u.total_tokens, estimated: u.estimated } : null;

@@ -1,0 +1,143 @@
+// POST /v1/chat/stream: a chat reply as server-sent events, resumable with Last-Event-ID.
+import { createRoute, z } from "@hono/zod-openapi";
+import { createRouter } from "../../lib/create-app";
+import type { AppContext, Env } from "../../lib/env";
+import { ApiError, errorResponses } from "../../lib/errors";
+import { actorOf } from "../../lib/events";
+import { newId } from "../../lib/ids";
+import { LlmError } from "../../lib/llm";
+import { jsonBody } from "../../lib/openapi";
+import { type AssistantRow, findAssistant } from "./assistants.service";
+import { appendMessages, type ConversationRow, createConversation, findConversation, findSession, history, openChatOfSession, titleFrom, touchSession } from "./chat.service";
+import { promptFor, runReply, usageJson } from "./reply";
+import { StreamBody } from "./schemas";
+import { DEFAULT_HEARTBEAT_MS, follow, parseLastEventId, recorded, SseChannel } from "./sse";
+
+const DESCRIPTION = `Sends \`message\` and streams the assistant's reply as \`text/event-stream\`:
+
+- \`event: message_start\` \`{conversation_id, message_id, user_message_id}\`
+- \`event: delta\` \`{text}\` (many)
+- \`event: message_end\` \`{message_id, model, usage: {prompt_tokens, completion_tokens, total_tokens, estimated}}\`
+- \`event: error\` \`{code, message}\` (the provider failed or timed out: \`service_unavailable\`)
+
+A \`: heartbeat\` comment comes every 15 s. Every event has \`id: <message_id>:<seq>\`.
+
+The user message is stored (sender_type \`contact\`) before the model is called; the assistant message when the stream ends,
+or, if the client disconnects or the provider fails, as far as it got with \`status: "incomplete"\`.
+Without \`conversation_id\` a conversation (source \`chat\`) is created, titled with the message's first words; with \`session_id\`
+the session's open chat conversation is continued (or one is created) and linked to the session and its contact.
+The assistant is \`assistant_id\`, else the conversation's, else a default one.
+
+**Resuming**: send the same request again with \`Last-Event-ID: <message_id>:<seq>\` (the last \`id:\` you received) within
+one hour: the events after it are replayed, then the stream is followed live until it ends; nothing new is stored.
+An unknown or expired id is 404.`;
+
+const stream = createRoute({
+  method: "post",
+  path: "/v1/chat/stream",
+  tags: ["Chat"],
+  summary: "Stream a chat reply (SSE)",
+  description: DESCRIPTION,
+  request: {
+    body: jsonBody(StreamBody),
+    headers: z.object({
+      "last-event-id": z.string().max(200).optional().openapi({ description: "Resume a stream: the last event id received.", example: "msg_01jd3k9v6q8f2m4x7c5b0n1p2r:7" }),
+    }),
+  },
+  responses: {
+    200: {
+      description: "The event stream",
+      content: {
+        "text/event-stream": {
+          schema: z.string().openapi({
+            example:
+              'id: msg_01jd…:1\nevent: message_start\ndata: {"conversation_id":"conv_01jd…","message_id":"msg_01jd…"}\n\nid: msg_01jd…:2\nevent: delta\ndata: {"text":"Refunds "}\n\nid: msg_01jd…:3\nevent: message_end\ndata: {"message_id":"msg_01jd…","usage":{"prompt_tokens":52,"completion_tokens":9,"total_tokens":61}}\n\n',
+          }),
+        },
+      },
+    },
+    ...errorResponses(401, 403, 404),
+  },
+});
+
+/** Heartbeat interval: 15 s, or CHAT_HEARTBEAT_MS (tests shorten it). */
+export function heartbeatMs(env: Env | undefined): number {
+  const v = Number((env as Record<string, unknown> | undefined)?.CHAT_HEARTBEAT_MS);
+  return Number.isFinite(v) && v >= 10 ? v : DEFAULT_HEARTBEAT_MS;
+}
+
+async function resume(c: AppContext, lastEventId: string): Promise<Response> {
+  const at = parseLastEventId(lastEventId);
+  if (!at) throw new ApiError("bad_request", "Last-Event-ID must be `<message_id>:<seq>`, as sent in the stream's `id:` lines.");
+  const { kv } = c.var.services;
+  const ws = c.var.principal.workspaceId;
+  const events = await recorded(kv, ws, at.messageId);
+  if (!events) throw new ApiError("not_found", "No stream to resume for this Last-Event-ID (streams are kept one hour).");
+  const channel = new SseChannel({ kv, workspaceId: ws, messageId: at.messageId, heartbeatMs: heartbeatMs(c.env), requestSignal: c.req.raw.signal, record: false });
+  const run = follow(channel, kv, ws, at.messageId, at.seq, events).catch(() => channel.close());
+  c.var.services.waitUntil(run);
+  return channel.response();
+}
+
+export const streamRouter = createRouter().openapi(stream, async (c) => {
+  const lastEventId = c.req.header("last-event-id");
+  if (lastEventId) return resume(c, lastEventId);
+
+  const body = c.req.valid("json");
+  const p = c.var.principal;
+  const ws = p.workspaceId;
+  const actor = actorOf(p);
+  const { db, llm, kv } = c.var.services;
+
+  let assistant: AssistantRow | undefined = body.assistant_id ? await findAssistant(db, ws, body.assistant_id) : undefined;
+  let conv: ConversationRow | undefined;
+  const session = body.session_id ? await findSession(db, ws, body.session_id) : undefined;
+  if (body.conversation_id) conv = await findConversation(db, ws, body.conversation_id);
+  else if (session) conv = await openChatOfSession(db, ws, session.id);
+  if (!assistant && conv?.assistantId) assistant = await findAssistant(db, ws, conv.assistantId).catch(() => undefined);
+  const assistantId = assistant?.id ?? (typeof session?.metadata?.assistant_id === "string" ? session.metadata.assistant_id : null);
+
+  // The user's message is kept before the model is called: a failure later never loses it.
+  const stored = await db.transaction(async (tx) => {
+    const target =
+      conv ??
+      (await createConversation(tx, ws, { title: titleFrom(body.message), source: "chat", contactId: session?.contactId, sessionId: session?.id, assistantId }, actor));
+    const [m] = await appendMessages(tx, target, [{ senderType: "contact", senderId: target.contactId, content: body.message }], actor);
+    return { conv: target, message: m! };
+  });
+  conv = stored.conv;
+  if (session) c.var.services.waitUntil(touchSession(db, ws, session.id));
+  const messages = promptFor(assistant, await history(db, ws, conv.id));
+
+  const messageId = newId("msg");
+  const channel = new SseChannel({
+    kv,
+    workspaceId: ws,
+    messageId,
+    heartbeatMs: heartbeatMs(c.env),
+    requestSignal: c.req.raw.signal,
+    onError: (err) => console.error(JSON.stringify({ msg: "stream not recorded for replay", request_id: c.var.requestId, error: String(err) })),
+  });
+  channel.send("message_start", { conversation_id: conv.id, message_id: messageId, user_message_id: stored.message.id });
+
+  const target = conv;
+  const run = (async () => {
+    try {
+      const out = await runReply({ db, llm, workspaceId: ws, actor, conversation: target, messageId, messages, assistant, signal: channel.signal }, (text) =>
+        channel.send("delta", { text }),
+      );
+      if (out.status === "complete") channel.send("message_end", { message_id: messageId, model: out.model, usage: usageJson(out.usage) });
+      else if (!channel.clientGone) channel.send("error", { code: "service_unavailable", message: out.error?.message ?? "The reply was cut short." });
+    } catch (err) {
+      // The final write failed (database down): say so on the stream rather than ending silently.
+      console.error(JSON.stringify({ msg: "chat stream failed", request_id: c.var.requestId, error: String(err) }));
+      channel.send("error", { code: "service_unavailable", message: err instanceof LlmError ? err.message : "Parley could not store the reply; send the message again." });
+    } finally {
+      await channel.close();
+    }
+  })();
+  // The database stays open, and the Worker alive, until the reply is stored, even after a disconnect.
+  c.var.services.holdOpen(run);
+  c.var.services.waitUntil(run);
+  return channel.response();
+});
