@@ -183,6 +183,11 @@ export class LocalQStash extends EventEmitter {
     return q;
   }
 
+  /** What a publisher needs: QSTASH_URL and QSTASH_TOKEN. */
+  get credentials(): { url: string; token: string } {
+    return { url: this.url, token: this.opts.token };
+  }
+
   /** The local QStash clock: real time plus whatever `advance` added (tests). */
   now(): number {
     return Date.now() + this.offset;
