@@ -8,13 +8,14 @@ const host = env.HOST ?? "127.0.0.1";
 const dataDir = resolve(env.DATA_DIR ?? ".data");
 
 const server = await startServer({ port, host, dataDir, env, environment: "development" });
-const { database, redis } = server.services.describe;
+const { database, redis, queue } = server.services.describe;
 console.log(`Parley is running at ${server.url}
   API       ${server.url}/v1
   Docs      ${server.url}/docs
   OpenAPI   ${server.url}/openapi.json
   Database  ${database}
   Redis     ${redis}
+  Jobs      ${queue}, delivering to ${server.url}/jobs/*
 Press Ctrl+C to stop.`);
 
 const stop = async () => {
