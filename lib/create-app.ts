@@ -8,7 +8,7 @@ import { bodyLimit } from "hono/body-limit";
 import { createMiddleware } from "hono/factory";
 import { HTTPException } from "hono/http-exception";
 import { authenticate } from "./auth";
-import { ApiError, type ErrorCode, errorBody, fieldErrors, isDependencyFailure, uniqueViolation } from "./errors";
+import { ApiError, dataException, type ErrorCode, errorBody, fieldErrors, isDependencyFailure, uniqueViolation } from "./errors";
 import type { AppEnv } from "./env";
 import { idempotency } from "./idempotency";
 import { newId } from "./ids";
@@ -98,6 +98,10 @@ export function handleError(err: Error, c: Context<AppEnv>): Response {
   }
   if (uniqueViolation(err)) {
     return send("conflict", 409, "A resource with these unique fields already exists.");
+  }
+  if (dataException(err)) {
+    // A safety net: schemas should already refuse such values with a 422 naming the field.
+    return send("bad_request", 400, "A value in the request cannot be stored (for example a NUL character or a number out of range).");
   }
   if (err instanceof HTTPException && err.status < 500) {
     const code = STATUS_CODE[err.status] ?? "bad_request";

@@ -123,6 +123,17 @@ export function uniqueViolation(err: unknown): { constraint?: string } | null {
   return null;
 }
 
+/** Postgres data exception (SQLSTATE class 22: NUL byte, value out of range, bad cast): bad input, not our bug. */
+export function dataException(err: unknown): boolean {
+  let cur: unknown = err;
+  for (let depth = 0; cur && depth < 6; depth++) {
+    const e = cur as { code?: unknown; cause?: unknown };
+    if (typeof e.code === "string" && /^22[0-9A-Z]{3}$/.test(e.code)) return true;
+    cur = e.cause;
+  }
+  return false;
+}
+
 export class DependencyError extends Error {
   override name = "DependencyError";
 }

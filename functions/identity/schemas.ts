@@ -1,6 +1,13 @@
 // Request and response schemas of the identity function.
 import { z } from "@hono/zod-openapi";
 import { Timestamp, text } from "../../lib/openapi";
+import { noControlChars, safeParam, storableText } from "../../lib/safe-text";
+
+/** A display name: trimmed, capped, and free of characters Postgres or a UI would choke on. */
+const displayName = (max: number) =>
+  text(max)
+    .refine(storableText, "Contains characters that cannot be stored (NUL or a lone surrogate).")
+    .refine((s) => noControlChars(s), "Must not contain control characters.");
 
 export const Email = z
   .string()
@@ -50,8 +57,8 @@ export const TokenPair = z
 
 export const SignUpBody = z
   .object({
-    name: text(200).openapi({ example: "Acme Support" }),
-    owner: z.object({ name: text(200).openapi({ example: "Ada Lovelace" }), email: Email, password: Password }),
+    name: displayName(200).openapi({ example: "Acme Support" }),
+    owner: z.object({ name: displayName(200).openapi({ example: "Ada Lovelace" }), email: Email, password: Password }),
   })
   .openapi("SignUp");
 
@@ -83,7 +90,7 @@ export const CreatedApiKey = ApiKey.extend({
 
 export const CreateApiKeyBody = z
   .object({
-    name: text(100).openapi({ example: "Zapier integration" }),
+    name: displayName(100).openapi({ example: "Zapier integration" }),
     scopes: z
       .array(ScopeEnum)
       .min(1, "Give at least one scope.")
@@ -101,7 +108,7 @@ export const CreateApiKeyBody = z
 
 export const CreateAgentBody = z
   .object({
-    name: text(200).openapi({ example: "Grace Hopper" }),
+    name: displayName(200).openapi({ example: "Grace Hopper" }),
     email: Email,
     password: Password,
     role: RoleEnum.optional().openapi({ description: "Defaults to `agent`. Only an owner may create an owner." }),
@@ -114,7 +121,7 @@ export const RoleBody = z.object({ role: RoleEnum }).openapi("ChangeRole");
 
 export const UpdateWorkspaceBody = z
   .object({
-    name: text(200).optional().openapi({ example: "Acme Support" }),
+    name: displayName(200).optional().openapi({ example: "Acme Support" }),
     settings: z
       .strictObject({
         timezone: z
@@ -171,4 +178,4 @@ export const Me = z
 
 /** `{id}` path parameter (lib/openapi's idParam loses the key's type under a computed name). */
 export const IdParam = (prefix: string) =>
-  z.object({ id: z.string().min(1).max(200).openapi({ param: { name: "id", in: "path" }, example: `${prefix}_01jd3k9v6q8f2m4x7c5b0n1p2r` }) });
+  z.object({ id: safeParam(200).openapi({ param: { name: "id", in: "path" }, example: `${prefix}_01jd3k9v6q8f2m4x7c5b0n1p2r` }) });
