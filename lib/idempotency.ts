@@ -32,7 +32,10 @@ export const idempotency = createMiddleware<AppEnv>(async (c, next) => {
   const p = c.get("principal");
   const scope = p ? p.workspaceId : `anon:${clientAddress((n) => c.req.header(n))}`;
   const body = new Uint8Array(await c.req.raw.clone().arrayBuffer());
-  const head = new TextEncoder().encode(`${c.req.method} ${c.req.path}\n${c.req.header("content-type") ?? ""}\n`);
+  // The caller is part of the fingerprint: within a workspace, another agent or key reusing the
+  // key gets a 409, never a replay of someone else's response (which may hold a secret).
+  const caller = p ? (p.agentId ?? p.apiKeyId ?? "") : "";
+  const head = new TextEncoder().encode(`${c.req.method} ${c.req.path}\n${c.req.header("content-type") ?? ""}\n${caller}\n`);
   const material = new Uint8Array(head.length + body.length);
   material.set(head);
   material.set(body, head.length);

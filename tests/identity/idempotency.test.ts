@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { createHarness, expectError, unique } from "../support/harness";
+import { addMember } from "./helpers";
 
 const h = await createHarness();
 
@@ -54,6 +55,17 @@ describe("Idempotency-Key on POST", () => {
     expect(rb.headers.get("idempotent-replayed")).toBeNull();
     expect(rb.body.id).not.toBe(ra.body.id);
     expect((await h.call("GET", "/v1/api-keys", { token: b.token })).body.data[0].id).toBe(rb.body.id);
+  });
+
+  it("never replays one caller's response to another caller of the same workspace", async () => {
+    const t = await h.signUp();
+    const admin = await addMember(h, t, "admin");
+    const key = unique("idem");
+    const first = await h.call("POST", "/v1/api-keys", { token: t.token, headers: { "idempotency-key": key }, body: { name: "secret" } });
+    expect(first.status).toBe(201);
+    const other = await h.call("POST", "/v1/api-keys", { token: admin.token, headers: { "idempotency-key": key }, body: { name: "secret" } });
+    expectError(other, 409, "conflict");
+    expect(other.text).not.toContain(first.body.key);
   });
 
   it("works on the public sign-up, and replays an error answer too", async () => {

@@ -1,12 +1,27 @@
 import { describe, expect, it } from "vitest";
-import { createHarness, expectError } from "../support/harness";
+import { createHarness, expectError, unique } from "../support/harness";
 
 // A harness of its own with a tiny limit, so no other test file is affected.
 const h = await createHarness({ RATE_LIMIT_PER_MINUTE: "5" });
 
+// Anonymous calls are counted per client address, and Redis may be shared with other test
+// files: every anonymous call here comes from an address of its own.
+const address = () => `198.51.${Math.floor(Math.random() * 256)}.${Math.floor(Math.random() * 256)}`;
+
+async function signUp() {
+  const email = `${unique("rl")}@example.com`;
+  const password = "password123";
+  const r = await h.call("POST", "/v1/workspaces", {
+    headers: { "x-forwarded-for": address() },
+    body: { name: "Limited", owner: { name: "L", email, password } },
+  });
+  if (r.status !== 201) throw new Error(`sign-up failed: ${r.status} ${r.text}`);
+  return { email, password, token: r.body.access_token as string };
+}
+
 describe("rate limit", () => {
   it("answers the 6th request in a minute with 429, Retry-After and X-RateLimit-*", async () => {
-    const t = await h.signUp();
+    const t = await signUp();
     // 12 tries hold 6 in one window even if a minute boundary falls among them.
     const replies = [];
     for (let i = 0; i < 12; i++) {
@@ -32,13 +47,13 @@ describe("rate limit", () => {
   });
 
   it("counts each credential on its own, and anonymous callers per client address", async () => {
-    const a = await h.signUp();
+    const a = await signUp();
     // 12 tries hold 6 in one window even if a minute boundary falls among them.
     let last = await h.call("GET", "/v1/auth/me", { token: a.token });
     for (let i = 0; i < 11 && last.status !== 429; i++) last = await h.call("GET", "/v1/auth/me", { token: a.token });
     expectError(last, 429, "rate_limit_exceeded");
     // The same agent signing in again is anonymous, counted by address: a fresh one is not limited.
-    const b = await h.call("POST", "/v1/auth/token", { headers: { "x-forwarded-for": "203.0.113.7" }, body: { email: a.email, password: a.password } });
+    const b = await h.call("POST", "/v1/auth/token", { headers: { "x-forwarded-for": address() }, body: { email: a.email, password: a.password } });
     expect(b.status).toBe(200);
     expect(b.headers.get("x-ratelimit-remaining")).toBe("4");
   });
