@@ -95,7 +95,8 @@ export class SseChannel {
     this.write(frame(`${this.opts.messageId}:${this.seq}`, event, data));
     if (this.opts.record !== false) {
       this.pending.push(JSON.stringify({ seq: this.seq, event, data } satisfies Stored));
-      if (TERMINAL.has(event)) this.flush();
+      // The first event is flushed at once so the stream is resumable from its start; the last so it is complete.
+      if (this.seq === 1 || TERMINAL.has(event)) this.flush();
       else this.flushTimer ??= setTimeout(() => this.flush(), FLUSH_MS);
     }
   }

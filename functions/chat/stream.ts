@@ -17,7 +17,7 @@ const DESCRIPTION = `Sends \`message\` and streams the assistant's reply as \`te
 
 - \`event: message_start\` \`{conversation_id, message_id, user_message_id}\`
 - \`event: delta\` \`{text}\` (many)
-- \`event: message_end\` \`{message_id, model, usage: {prompt_tokens, completion_tokens, total_tokens, estimated}}\`
+- \`event: message_end\` \`{message_id, status, model, usage: {prompt_tokens, completion_tokens, total_tokens, estimated}}\` (\`status\` is \`complete\`; a resumed stream whose client had gone away ends with \`incomplete\`)
 - \`event: error\` \`{code, message}\` (the provider failed or timed out: \`service_unavailable\`)
 
 A \`: heartbeat\` comment comes every 15 s. Every event has \`id: <message_id>:<seq>\`.
@@ -30,7 +30,9 @@ The assistant is \`assistant_id\`, else the conversation's, else a default one.
 
 **Resuming**: send the same request again with \`Last-Event-ID: <message_id>:<seq>\` (the last \`id:\` you received) within
 one hour: the events after it are replayed, then the stream is followed live until it ends; nothing new is stored.
-An unknown or expired id is 404.`;
+An unknown or expired id is 404. A disconnect that Parley notices ends the generation (the reply is kept \`incomplete\`, as
+the contract asks), so a resume then replays what was produced up to that point and ends with \`message_end\` \`status: "incomplete"\`;
+a stream still running (the drop was not noticed yet, or another tab follows it) is followed live to its end.`;
 
 const stream = createRoute({
   method: "post",
@@ -126,8 +128,10 @@ export const streamRouter = createRouter().openapi(stream, async (c) => {
       const out = await runReply({ db, llm, workspaceId: ws, actor, conversation: target, messageId, messages, assistant, signal: channel.signal }, (text) =>
         channel.send("delta", { text }),
       );
-      if (out.status === "complete") channel.send("message_end", { message_id: messageId, model: out.model, usage: usageJson(out.usage) });
-      else if (!channel.clientGone) channel.send("error", { code: "service_unavailable", message: out.error?.message ?? "The reply was cut short." });
+      if (out.status === "complete" || channel.clientGone) {
+        // After a disconnect this reaches only Redis: a resuming client learns the reply ended there.
+        channel.send("message_end", { message_id: messageId, status: out.status, model: out.model, usage: usageJson(out.usage) });
+      } else channel.send("error", { code: "service_unavailable", message: out.error?.message ?? "The reply was cut short." });
     } catch (err) {
       // The final write failed (database down): say so on the stream rather than ending silently.
       console.error(JSON.stringify({ msg: "chat stream failed", request_id: c.var.requestId, error: String(err) }));

@@ -106,3 +106,31 @@ export async function eventually<T>(fn: () => Promise<T | undefined | null | fal
   }
   throw new Error(`timed out waiting for ${what}`);
 }
+
+/** Reads a stream one SSE event at a time (without cancelling it in between). */
+export function sseReader(res: Response) {
+  const reader = res.body!.getReader();
+  const decoder = new TextDecoder();
+  let buf = "";
+  return {
+    async next(): Promise<SseEvent | null> {
+      for (;;) {
+        const at = buf.indexOf("\n\n");
+        if (at >= 0) {
+          const [e] = parseSse(buf.slice(0, at + 2));
+          buf = buf.slice(at + 2);
+          if (e) return e;
+          continue;
+        }
+        const { value, done } = await reader.read();
+        if (done) return null;
+        buf += decoder.decode(value, { stream: true });
+      }
+    },
+    async rest(): Promise<SseEvent[]> {
+      const out: SseEvent[] = [];
+      for (let e = await this.next(); e; e = await this.next()) out.push(e);
+      return out;
+    },
+  };
+}

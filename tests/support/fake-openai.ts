@@ -166,8 +166,11 @@ export async function startFakeOpenAI(): Promise<FakeOpenAI> {
     for (const p of parts) {
       if (res.destroyed) return;
       if (b.failAfter && sent >= b.failAfter.chunks) {
-        if (b.failAfter.how === "destroy") res.socket?.destroy();
-        else if (b.failAfter.how === "error") res.end(`data: ${JSON.stringify({ error: { message: "Scripted mid-stream failure", type: "server_error", param: null, code: null } })}\n\n`);
+        if (b.failAfter.how === "destroy") {
+          // Let what was written reach the client first, then cut the connection.
+          await sleep(30);
+          res.socket?.destroy();
+        } else if (b.failAfter.how === "error") res.end(`data: ${JSON.stringify({ error: { message: "Scripted mid-stream failure", type: "server_error", param: null, code: null } })}\n\n`);
         return; // hang: leave it open
       }
       if (b.chunkDelayMs && sent > 0) await sleep(b.chunkDelayMs);
@@ -175,7 +178,10 @@ export async function startFakeOpenAI(): Promise<FakeOpenAI> {
       sent++;
     }
     if (b.failAfter && sent >= b.failAfter.chunks && b.failAfter.chunks >= parts.length) {
-      if (b.failAfter.how === "destroy") res.socket?.destroy();
+      if (b.failAfter.how === "destroy") {
+        await sleep(30);
+        res.socket?.destroy();
+      }
       return;
     }
     res.write(chunk({}, finish));
