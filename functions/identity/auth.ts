@@ -63,7 +63,7 @@ const revoke = createRoute({
   description: "Public. Revokes the refresh token and every token rotated from the same sign-in. Unknown tokens also answer 200 (RFC 7009).",
   security: [],
   request: { body: jsonBody(RefreshBody) },
-  responses: { 200: jsonContent(z.object({ revoked: z.literal(true) }), "Revoked") },
+  responses: { 200: jsonContent(z.object({ revoked: z.literal(true) }), "Revoked"), ...errorResponses() },
 });
 
 const login = createRoute({
