@@ -4,9 +4,10 @@ import { createRoute } from "@hono/zod-openapi";
 import { requireRole } from "../../lib/auth";
 import { createRouter } from "../../lib/create-app";
 import { errorResponses, notFound } from "../../lib/errors";
-import { Deleted, jsonBody, jsonContent, listOf } from "../../lib/openapi";
+import { jsonBody, jsonContent } from "../../lib/openapi";
+import { listWithExample } from "../tags/schemas";
 import { listEnvelope, parseSort } from "../../lib/pagination";
-import { IdParam as ContactIdParam, CONTACT_SORTS, Contact, ContactListQuery, ContactSessionsQuery, CreateContactBody, MergeBody, SESSION_SORTS, Session, UpdateContactBody } from "./schemas";
+import { IdParam as ContactIdParam, CONTACT_EXAMPLE, CONTACT_SORTS, DeletedContact, SESSION_EXAMPLE, Contact, ContactListQuery, ContactSessionsQuery, CreateContactBody, MergeBody, SESSION_SORTS, Session, UpdateContactBody } from "./schemas";
 import {
   type ContactSort,
   createContact,
@@ -30,7 +31,7 @@ const list = createRoute({
   description:
     "Filters: `search` (case-insensitive substring of name, email or phone; `%` and `_` are literal), `tag` (tag name). Sort on `created_at`, `updated_at` or `name` (default `-created_at`). Each contact carries its tags.",
   request: { query: ContactListQuery },
-  responses: { 200: jsonContent(listOf(Contact), "A page of contacts"), ...errorResponses(401, 403) },
+  responses: { 200: jsonContent(listWithExample(Contact, CONTACT_EXAMPLE, "/v1/contacts"), "A page of contacts"), ...errorResponses(401, 403) },
 });
 
 const create = createRoute({
@@ -73,7 +74,7 @@ const remove = createRoute({
   description: "Admin-only. Its sessions and conversations stay, unlinked (`contact_id: null`); its tags go. Writes `contact.deleted`.",
   middleware: [requireRole("admin")] as const,
   request: { params: IdParam },
-  responses: { 200: jsonContent(Deleted, "Deleted"), ...errorResponses(401, 403, 404) },
+  responses: { 200: jsonContent(DeletedContact, "Deleted"), ...errorResponses(401, 403, 404) },
 });
 
 const merge = createRoute({
@@ -93,7 +94,7 @@ const sessionsOf = createRoute({
   tags: ["Contacts", "Sessions"],
   summary: "List a contact's sessions",
   request: { params: IdParam, query: ContactSessionsQuery },
-  responses: { 200: jsonContent(listOf(Session), "A page of sessions"), ...errorResponses(401, 403, 404) },
+  responses: { 200: jsonContent(listWithExample(Session, SESSION_EXAMPLE, "/v1/contacts/ct_01jd3k9v6q8f2m4x7c5b0n1p2r/sessions"), "A page of sessions"), ...errorResponses(401, 403, 404) },
 });
 
 export const contactsRouter = createRouter()

@@ -4,14 +4,16 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { createRouter } from "../../lib/create-app";
 import { ApiError, errorResponses, notFound } from "../../lib/errors";
 import { actorOf } from "../../lib/events";
-import { jsonBody, jsonContent, listOf } from "../../lib/openapi";
+import { jsonBody, jsonContent } from "../../lib/openapi";
 import { listEnvelope, offsetOf, paginationQuery } from "../../lib/pagination";
-import { EntityTagBody, Tag, TagParam } from "../tags/schemas";
+import { EntityTagBody, listWithExample, TAG_EXAMPLE, Tag, TagParam } from "../tags/schemas";
 import { addEntityTag, removeEntityTag, tagJson, tagsOf } from "../tags/service";
 import { IdParam as EntityIdParam } from "./schemas";
 import { assertEntity } from "./service";
 
-const RemovedTag = z.object({ deleted: z.literal(true), id: z.string().openapi({ example: "tag_01jd3k9v6q8f2m4x7c5b0n1p2r" }) }).openapi("RemovedEntityTag");
+const RemovedTag = z
+  .object({ deleted: z.literal(true), id: z.string() })
+  .openapi("RemovedEntityTag", { example: { deleted: true, id: "tag_01jd3k9v6q8f2m4x7c5b0n1p2r" } });
 
 export function entityTagRoutes(kind: "contact" | "session", group: "Contacts" | "Sessions") {
   const base = `/v1/${kind}s/{id}/tags`;
@@ -24,7 +26,7 @@ export function entityTagRoutes(kind: "contact" | "session", group: "Contacts" |
     summary: `List a ${kind}'s tags`,
     description: `The tags on this ${kind}, by name.`,
     request: { params: IdParam, query: paginationQuery },
-    responses: { 200: jsonContent(listOf(Tag), "A page of tags"), ...errorResponses(401, 403, 404) },
+    responses: { 200: jsonContent(listWithExample(Tag, TAG_EXAMPLE, base.replace("{id}", kind === "contact" ? "ct_01jd3k9v6q8f2m4x7c5b0n1p2r" : "ses_01jd3k9v6q8f2m4x7c5b0n1p2r")), "A page of tags"), ...errorResponses(401, 403, 404) },
   });
 
   const add = createRoute({

@@ -3,7 +3,7 @@ import { z } from "@hono/zod-openapi";
 import { paginationQuery, sortQuery } from "../../lib/pagination";
 import { Timestamp } from "../../lib/openapi";
 import { noControlChars, safeParam, storableJson, storableText } from "../../lib/safe-text";
-import { Tag } from "../tags/schemas";
+import { TAG_EXAMPLE, Tag } from "../tags/schemas";
 
 export const CONTACT_SORTS = ["created_at", "updated_at", "name"] as const;
 export const SESSION_SORTS = ["created_at", "updated_at", "last_activity_at"] as const;
@@ -48,6 +48,18 @@ export const AttributesPatch = attributeMap().openapi({
   description: "Merged key by key into the stored object; a `null` value removes that key.",
 });
 
+export const CONTACT_EXAMPLE = {
+  id: "ct_01jd3k9v6q8f2m4x7c5b0n1p2r",
+  name: "Grace Hopper",
+  email: "grace@example.com",
+  phone: "+14155550100",
+  attributes: { plan: "enterprise" },
+  tags: [TAG_EXAMPLE],
+  last_seen_at: "2026-11-24T12:30:00.000Z",
+  created_at: "2026-11-24T12:00:00.000Z",
+  updated_at: "2026-11-24T12:30:00.000Z",
+};
+
 export const Contact = z
   .object({
     id: z.string().openapi({ example: "ct_01jd3k9v6q8f2m4x7c5b0n1p2r" }),
@@ -60,7 +72,7 @@ export const Contact = z
     created_at: Timestamp,
     updated_at: Timestamp,
   })
-  .openapi("Contact");
+  .openapi("Contact", { example: CONTACT_EXAMPLE });
 
 export const CreateContactBody = z
   .object({
@@ -90,6 +102,17 @@ export const ContactListQuery = paginationQuery.extend({
   sort: sortQuery(CONTACT_SORTS, "-created_at"),
 });
 
+export const SESSION_EXAMPLE = {
+  id: "ses_01jd3k9v6q8f2m4x7c5b0n1p2r",
+  contact_id: "ct_01jd3k9v6q8f2m4x7c5b0n1p2r",
+  source: "web",
+  metadata: { page: "/pricing" },
+  tags: [],
+  last_activity_at: "2026-11-24T12:30:00.000Z",
+  created_at: "2026-11-24T12:00:00.000Z",
+  updated_at: "2026-11-24T12:30:00.000Z",
+};
+
 export const Session = z
   .object({
     id: z.string().openapi({ example: "ses_01jd3k9v6q8f2m4x7c5b0n1p2r" }),
@@ -101,7 +124,7 @@ export const Session = z
     created_at: Timestamp,
     updated_at: Timestamp,
   })
-  .openapi("Session");
+  .openapi("Session", { example: SESSION_EXAMPLE });
 
 export const SessionSource = z
   .string()
@@ -157,3 +180,7 @@ export const ContactSessionsQuery = paginationQuery.extend({ sort: sortQuery(SES
 /** `{id}` path parameter (typed; odd ids are simply not found, overlong ones a 400). */
 export const IdParam = (prefix: "ct" | "ses") =>
   z.object({ id: safeParam(200).min(1).openapi({ param: { name: "id", in: "path" }, example: `${prefix}_01jd3k9v6q8f2m4x7c5b0n1p2r` }) });
+
+export const DeletedContact = z
+  .object({ deleted: z.literal(true), id: z.string() })
+  .openapi("DeletedContact", { example: { deleted: true, id: "ct_01jd3k9v6q8f2m4x7c5b0n1p2r" } });

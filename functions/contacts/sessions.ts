@@ -3,9 +3,10 @@
 import { createRoute } from "@hono/zod-openapi";
 import { createRouter } from "../../lib/create-app";
 import { errorResponses } from "../../lib/errors";
-import { jsonBody, jsonContent, listOf } from "../../lib/openapi";
+import { jsonBody, jsonContent } from "../../lib/openapi";
+import { listWithExample } from "../tags/schemas";
 import { listEnvelope, parseSort } from "../../lib/pagination";
-import { IdParam as SessionIdParam, CreateSessionBody, IdentifyBody, IdentifyResult, SESSION_SORTS, Session, SessionListQuery, UpdateSessionBody } from "./schemas";
+import { IdParam as SessionIdParam, CreateSessionBody, SESSION_EXAMPLE, IdentifyBody, IdentifyResult, SESSION_SORTS, Session, SessionListQuery, UpdateSessionBody } from "./schemas";
 import { createSession, getSession, identifySession, listSessions, type SessionSort, updateSession } from "./service";
 
 const IdParam = SessionIdParam("ses");
@@ -17,7 +18,7 @@ const list = createRoute({
   summary: "List sessions",
   description: "Filters: `contact_id`, `tag` (tag name). Sort on `created_at`, `updated_at` or `last_activity_at` (default `-created_at`).",
   request: { query: SessionListQuery },
-  responses: { 200: jsonContent(listOf(Session), "A page of sessions"), ...errorResponses(401, 403) },
+  responses: { 200: jsonContent(listWithExample(Session, SESSION_EXAMPLE, "/v1/sessions"), "A page of sessions"), ...errorResponses(401, 403) },
 });
 
 const create = createRoute({

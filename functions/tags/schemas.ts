@@ -1,7 +1,7 @@
 // Request and response schemas of workspace tags and entity tags (shared by every area that
 // tags something: contacts, sessions, conversations).
 import { z } from "@hono/zod-openapi";
-import { Timestamp } from "../../lib/openapi";
+import { listOf, Timestamp } from "../../lib/openapi";
 import { noControlChars, safeParam, storableText } from "../../lib/safe-text";
 
 export const TagName = z
@@ -24,6 +24,8 @@ export const TagDescription = z
   .max(500, "Must be at most 500 characters.")
   .refine(storableText, "Contains characters that cannot be stored (NUL or a lone surrogate).").openapi({ example: "Customers on the enterprise plan" });
 
+export const TAG_EXAMPLE = { id: "tag_01jd3k9v6q8f2m4x7c5b0n1p2r", name: "vip", color: "#e11d48", description: null, created_at: "2026-11-24T12:00:00.000Z", updated_at: "2026-11-24T12:00:00.000Z" };
+
 export const Tag = z
   .object({
     id: z.string().openapi({ example: "tag_01jd3k9v6q8f2m4x7c5b0n1p2r" }),
@@ -33,13 +35,13 @@ export const Tag = z
     created_at: Timestamp,
     updated_at: Timestamp,
   })
-  .openapi("Tag");
+  .openapi("Tag", { example: TAG_EXAMPLE });
 
 export const TagWithCounts = Tag.extend({
   counts: z
     .object({ contacts: z.number().int(), sessions: z.number().int(), conversations: z.number().int() })
     .openapi({ example: { contacts: 12, sessions: 3, conversations: 40 }, description: "How many entities of each kind carry the tag." }),
-}).openapi("TagWithCounts");
+}).openapi("TagWithCounts", { example: { ...TAG_EXAMPLE, counts: { contacts: 12, sessions: 3, conversations: 40 } } });
 
 export const CreateTagBody = z
   .object({ name: TagName, color: TagColor.nullish(), description: TagDescription.nullish() })
@@ -63,3 +65,19 @@ export const TagParam = z.object({
 export const TagIdParam = z.object({
   id: safeParam(200).min(1).openapi({ param: { name: "id", in: "path" }, example: "tag_01jd3k9v6q8f2m4x7c5b0n1p2r" }),
 });
+
+/** A list envelope schema whose OpenAPI example shows one item, meta and links. */
+export function listWithExample<T extends z.ZodType>(item: T, example: unknown, path: string) {
+  const link = (page: number) => `https://api.parley.example${path}?page=${page}&per_page=20`;
+  return listOf(item).openapi({
+    example: {
+      data: [example],
+      meta: { page: 1, per_page: 20, total: 1, total_pages: 1 },
+      links: { first: link(1), last: link(1), prev: null, next: null },
+    },
+  });
+}
+
+export const DeletedTag = z
+  .object({ deleted: z.literal(true), id: z.string() })
+  .openapi("DeletedTag", { example: { deleted: true, id: "tag_01jd3k9v6q8f2m4x7c5b0n1p2r" } });

@@ -94,10 +94,16 @@ export async function tagsOf(db: Db, workspaceId: string, kind: TaggedKind, enti
   return out;
 }
 
-/** SQL condition "entity has a tag with this name", for list filters. */
+/**
+ * SQL condition "entity has a tag with this name", for list filters. The tag's id is looked up
+ * once (names are unique per workspace, so the subquery has at most one row) and each entity is
+ * then checked with an index-only probe of the join table's primary key, instead of a join to
+ * `tags` per row. The workspace is implied: the tag id is this workspace's.
+ */
 export function hasTagCondition(kind: TaggedKind, entityColumn: Parameters<typeof eq>[0], workspaceId: string, name: string) {
   const j = JOIN[kind];
-  return sql`exists (select 1 from ${j.table} inner join ${tags} on ${tags.id} = ${j.tag} where ${j.entity} = ${entityColumn} and ${j.ws} = ${workspaceId} and lower(${tags.name}) = lower(${normalizeTagName(name)}))`;
+  const tagId = sql`(select ${tags.id} from ${tags} where ${tags.workspaceId} = ${workspaceId} and lower(${tags.name}) = lower(${normalizeTagName(name)}))`;
+  return sql`exists (select 1 from ${j.table} where ${j.entity} = ${entityColumn} and ${j.tag} = ${tagId})`;
 }
 
 // ---- Workspace tags CRUD ----

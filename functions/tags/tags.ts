@@ -5,9 +5,9 @@ import { createRoute } from "@hono/zod-openapi";
 import { createRouter } from "../../lib/create-app";
 import { errorResponses } from "../../lib/errors";
 import { actorOf } from "../../lib/events";
-import { Deleted, jsonBody, jsonContent, listOf } from "../../lib/openapi";
+import { jsonBody, jsonContent } from "../../lib/openapi";
 import { listEnvelope, paginationQuery, parseSort, sortQuery } from "../../lib/pagination";
-import { CreateTagBody, TagIdParam, TagWithCounts, UpdateTagBody } from "./schemas";
+import { CreateTagBody, DeletedTag, listWithExample, TAG_EXAMPLE, TagIdParam, TagWithCounts, UpdateTagBody } from "./schemas";
 import { createTag, deleteTag, getTagWithCounts, listTags, TAG_SORTS, type TagSort, tagWithCountsJson, updateTag } from "./service";
 
 const IdParam = TagIdParam;
@@ -20,7 +20,7 @@ const list = createRoute({
   summary: "List workspace tags",
   description: "Every tag of the workspace with how many contacts, sessions and conversations carry it.",
   request: { query: paginationQuery.extend({ sort: sortQuery(TAG_SORTS, "-created_at") }) },
-  responses: { 200: jsonContent(listOf(TagWithCounts), "A page of tags"), ...errorResponses(401, 403) },
+  responses: { 200: jsonContent(listWithExample(TagWithCounts, { ...TAG_EXAMPLE, counts: { contacts: 12, sessions: 3, conversations: 40 } }, "/v1/tags"), "A page of tags"), ...errorResponses(401, 403) },
 });
 
 const create = createRoute({
@@ -60,7 +60,7 @@ const remove = createRoute({
   summary: "Delete a tag",
   description: "Deletes the tag and removes it from every contact, session and conversation (a `tag.removed` event is written for each).",
   request: { params: IdParam },
-  responses: { 200: jsonContent(Deleted, "Deleted"), ...errorResponses(401, 403, 404) },
+  responses: { 200: jsonContent(DeletedTag, "Deleted"), ...errorResponses(401, 403, 404) },
 });
 
 export const tagsRouter = createRouter()
