@@ -31,7 +31,7 @@ describe("chat stream, offline provider", () => {
     expect(end.data.usage).toMatchObject({ estimated: true });
     expect(end.data.usage.prompt_tokens).toBeGreaterThan(0);
     expect(end.data.usage.completion_tokens).toBe(Math.ceil(text.length / 4));
-    evs.forEach((e, i) => expect(e.id).toBe(`${message_id}:${i + 1}`));
+    expect(evs.map((e) => e.id)).toEqual(evs.map((_e, i) => `${message_id}:${i + 1}`));
 
     const { db } = h.services;
     const [conv] = await db.select().from(conversations).where(eq(conversations.id, conversation_id));

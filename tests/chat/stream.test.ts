@@ -151,7 +151,7 @@ describe("chat stream over an OpenAI-compatible provider", () => {
     const stored = await eventually(async () => (await messagesOf(first[0]!.data.conversation_id)).find((m) => m.id === messageId), "stored reply");
 
     const rest = eventsOnly(await readEvents(await openStream(h, t.token, { message: "resume me" }, { headers: { "last-event-id": lastId } })));
-    rest.forEach((e, i) => expect(e.id).toBe(`${messageId}:${i + 4}`));
+    expect(rest.map((e) => e.id)).toEqual(rest.map((_e, i) => `${messageId}:${i + 4}`));
     expect(rest.at(-1)).toMatchObject({ event: "message_end", data: { message_id: messageId, status: "incomplete" } });
     expect(first.filter((e) => e.event === "delta").map((e) => e.data.text).join("") + textOf(rest)).toBe(stored.content);
     const rows = await messagesOf(first[0]!.data.conversation_id);
