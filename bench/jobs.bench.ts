@@ -25,6 +25,7 @@ const ms = (n: number) => `${n.toFixed(1)} ms`;
 
 export async function run(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), "parley-bench-jobs-"));
+  const inMemory = process.env.BENCH_JOBS_MEMORY === "1";
   const arrived = new Map<number, number>();
   const noop = createJobApp(
     BENCH_JOB,
@@ -37,7 +38,7 @@ export async function run(): Promise<void> {
   let server: LocalServer | undefined;
   server = await startServer({
     port: 0,
-    dataDir,
+    dataDir: inMemory ? null : dataDir,
     environment: "development",
     env: { RATE_LIMIT_PER_MINUTE: "1000000000" },
     extraRoutes: (req) => (new URL(req.url).pathname === "/jobs/bench" ? Promise.resolve(noop.fetch(req, { PARLEY_SERVICES: server!.services.provider })) : null),

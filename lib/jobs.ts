@@ -151,10 +151,10 @@ export function createJobApp<S extends z.ZodType>(name: JobName, payloadSchema: 
         const now = new Date();
         const [mine] = await tx
           .insert(jobRuns)
-          .values({ id: newId("job"), workspaceId, job: name, dedupKey: key, messageId, status: "completed", attempts })
+          .values({ id: newId("job"), workspaceId, job: name, dedupKey: key, messageId, status: "completed", attempts, finishedAt: now })
           .onConflictDoUpdate({
             target: [jobRuns.job, jobRuns.dedupKey],
-            set: { status: "completed", attempts, messageId, error: null, updatedAt: now },
+            set: { status: "completed", attempts, messageId, error: null, updatedAt: now, finishedAt: now },
             // Only a run left "retrying" by a failed attempt may be taken over; a completed or
             // failed one (or one a concurrent delivery is running: we wait on its row) is done.
             setWhere: sql`${jobRuns.status} = 'retrying'`,
@@ -168,10 +168,14 @@ export function createJobApp<S extends z.ZodType>(name: JobName, payloadSchema: 
           return { runId: done?.id ?? "", status: done?.status ?? "completed", duplicate: true };
         }
         const result = await handler(tx, envelope.payload, { job: name, key, runId: mine.id, workspaceId, messageId, retried, scheduleId, services });
-        await tx
-          .update(jobRuns)
-          .set({ result: result ?? null, finishedAt: new Date(), updatedAt: new Date() })
-          .where(eq(jobRuns.id, mine.id));
+        // The claim already reads "completed": it commits with the effect or not at all. Only a
+        // result to keep costs a second statement.
+        if (result && Object.keys(result).length) {
+          await tx
+            .update(jobRuns)
+            .set({ result, finishedAt: new Date(), updatedAt: new Date() })
+            .where(eq(jobRuns.id, mine.id));
+        }
         return { runId: mine.id, status: "completed", duplicate: false };
       });
     } catch (err) {

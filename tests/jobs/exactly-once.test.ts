@@ -108,13 +108,14 @@ describe("exactly-once effects", () => {
   });
 
   it("each firing of a schedule is its own job, keyed by the message id", async () => {
-    const env = { key: "schedule:parley-test", payload: { workspace_id: "ws_once", n: 2 }, repeat: true };
-    const a = await deliver(delivery(base, "automations", env, keys.current, { messageId: "msg_fire1" }));
-    const a2 = await deliver(delivery(base, "automations", env, keys.current, { messageId: "msg_fire1", retried: 1 }));
-    const b = await deliver(delivery(base, "automations", env, keys.current, { messageId: "msg_fire2" }));
+    const env = { key: `schedule:${uid("parley-test")}`, payload: { workspace_id: "ws_once", n: 2 }, repeat: true };
+    const [m1, m2] = [uid("msg"), uid("msg")];
+    const a = await deliver(delivery(base, "automations", env, keys.current, { messageId: m1 }));
+    const a2 = await deliver(delivery(base, "automations", env, keys.current, { messageId: m1, retried: 1 }));
+    const b = await deliver(delivery(base, "automations", env, keys.current, { messageId: m2 }));
     expect([a.status, a2.status, b.status]).toEqual([200, 200, 200]);
     expect(((await a2.json()) as { duplicate: boolean }).duplicate).toBe(true);
-    expect(effects.get("schedule:parley-test@msg_fire1")).toBe(1);
-    expect(effects.get("schedule:parley-test@msg_fire2")).toBe(1);
+    expect(effects.get(`${env.key}@${m1}`)).toBe(1);
+    expect(effects.get(`${env.key}@${m2}`)).toBe(1);
   });
 });

@@ -130,7 +130,7 @@ describe("delays, retries, cancel", () => {
     seen.length = 0;
     failuresLeft = 10;
     const { messageId } = await client.publish({ url: `${server.url}/flaky`, body: "x", retries: 1 });
-    await eventually(() => seen.length === 1);
+    await eventually(() => qstash.pending().find((m) => m.id === messageId)?.retried === 1);
     qstash.advance(15_000);
     await eventually(() => qstash.dlq.some((m) => m.id === messageId));
     expect(seen).toHaveLength(2);
