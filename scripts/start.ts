@@ -15,7 +15,7 @@ console.log(`Parley is running at ${server.url}
   OpenAPI   ${server.url}/openapi.json
   Database  ${database}
   Redis     ${redis}
-  Jobs      ${queue}, delivering to ${server.url}/jobs/*
+  Jobs      ${queue}, delivering to ${server.services.config.publicBaseUrl}/jobs/*
 Press Ctrl+C to stop.`);
 
 const stop = async () => {
