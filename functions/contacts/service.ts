@@ -163,15 +163,15 @@ export async function updateContact(db: Database, p: Principal, id: string, patc
         set.attributes = mergeJson(contacts.attributes, patch.attributes);
         changed.push("attributes");
       }
+      const tags = await tagsOf(tx, ws, "contact", [id]);
+      // Nothing changed: no write, no event, updated_at stays.
+      if (!changed.length) return contactJson(before, tags.get(id));
       const [row] = await tx
         .update(contacts)
         .set(set)
         .where(and(eq(contacts.workspaceId, ws), eq(contacts.id, id)))
         .returning();
-      if (changed.length) {
-        await recordEvent(tx, ws, "contact.updated", { type: "contact", id }, actorOf(p), { changed, contact: contactJson(row!) });
-      }
-      const tags = await tagsOf(tx, ws, "contact", [id]);
+      await recordEvent(tx, ws, "contact.updated", { type: "contact", id }, actorOf(p), { changed, contact: contactJson(row!) });
       return contactJson(row!, tags.get(id));
     }),
   );
@@ -355,19 +355,18 @@ export async function updateSession(db: Database, p: Principal, id: string, patc
       set.metadata = mergeJson(sessions.metadata, patch.metadata);
       changed.push("metadata");
     }
+    const tags = await tagsOf(tx, ws, "session", [id]);
+    if (!changed.length) return sessionJson(before, tags.get(id));
     const [row] = await tx
       .update(sessions)
       .set(set)
       .where(and(eq(sessions.workspaceId, ws), eq(sessions.id, id)))
       .returning();
-    if (changed.length) {
-      await recordEvent(tx, ws, "session.updated", { type: "session", id }, actorOf(p), {
-        changed,
-        previous_contact_id: before.contactId,
-        session: sessionJson(row!),
-      });
-    }
-    const tags = await tagsOf(tx, ws, "session", [id]);
+    await recordEvent(tx, ws, "session.updated", { type: "session", id }, actorOf(p), {
+      changed,
+      previous_contact_id: before.contactId,
+      session: sessionJson(row!),
+    });
     return sessionJson(row!, tags.get(id));
   });
 }

@@ -46,6 +46,18 @@ describe("contacts: create, get, update, delete", () => {
     expect(new Date(r.body.updated_at).getTime()).toBeGreaterThanOrEqual(new Date(c.updated_at).getTime());
   });
 
+  it("an empty PATCH changes nothing and writes no event", async () => {
+    const t = await h.signUp();
+    const c = await newContact(t.token, { name: "Same" });
+    const r = await h.call("PATCH", `/v1/contacts/${c.id}`, { token: t.token, body: { name: "Same" } });
+    expect(r.status).toBe(200);
+    expect(r.body.updated_at).toBe(c.updated_at);
+    const { events } = await import("../../schema");
+    const { eq } = await import("drizzle-orm");
+    const rows = await h.services.db.select().from(events).where(eq(events.entityId, c.id));
+    expect(rows.map((e) => e.type)).toEqual(["contact.created"]);
+  });
+
   it("answers 409 with the existing contact's id when email or phone is taken", async () => {
     const t = await h.signUp();
     const a = await newContact(t.token, { email: "one@example.com", phone: "+15550001" });
