@@ -54,7 +54,9 @@ async function seed(db: Database, workspaceId: string): Promise<void> {
     await db.insert(conversations).values(convs);
     await db.insert(conversationTags).values(links);
   }
-  await db.execute(sql`analyze conversations; analyze conversation_tags; analyze tags`);
+  // What autovacuum would have done by the time a real inbox is this size: statistics, and the
+  // visibility map that lets the count run as an index-only scan.
+  for (const table of ["conversations", "conversation_tags", "tags"]) await db.execute(sql.raw(`vacuum analyze ${table}`));
 }
 
 interface Captured {

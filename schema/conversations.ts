@@ -46,10 +46,13 @@ export const conversations = pgTable(
     updatedAt: updatedAt(),
   },
   (t) => [
-    index("conversations_workspace_created_idx").on(t.workspaceId, t.createdAt),
-    index("conversations_workspace_status_created_idx").on(t.workspaceId, t.status, t.createdAt),
-    index("conversations_workspace_updated_idx").on(t.workspaceId, t.updatedAt),
-    index("conversations_workspace_last_message_idx").on(t.workspaceId, t.lastMessageAt),
+    // The list's sorts end with id (the tie-breaker), so these serve ORDER BY … LIMIT without
+    // a sort step; (workspace, status, created_at, id) also lets the filtered count run as an
+    // index-only scan. Inboxes sort by latest activity first, conversations without messages last.
+    index("conversations_workspace_created_idx").on(t.workspaceId, t.createdAt, t.id),
+    index("conversations_workspace_status_created_idx").on(t.workspaceId, t.status, t.createdAt, t.id),
+    index("conversations_workspace_updated_idx").on(t.workspaceId, t.updatedAt, t.id),
+    index("conversations_workspace_last_message_idx").on(t.workspaceId, t.lastMessageAt.desc().nullsLast(), t.id.desc()),
     index("conversations_contact_idx").on(t.contactId),
     index("conversations_assignee_idx").on(t.workspaceId, t.assigneeId),
   ],

@@ -1,6 +1,6 @@
 // Workspace tags and entity tags (contacts, sessions, conversations): the one place their SQL
 // lives. Other areas tag through these functions so events and auto-creation stay uniform.
-import { and, asc, desc, eq, inArray, sql } from "drizzle-orm";
+import { and, asc, desc, eq, inArray, type Placeholder, sql } from "drizzle-orm";
 import type { Db } from "../../lib/db";
 import { ApiError, notFound, uniqueViolation } from "../../lib/errors";
 import { recordEvent } from "../../lib/events";
@@ -100,9 +100,11 @@ export async function tagsOf(db: Db, workspaceId: string, kind: TaggedKind, enti
  * then checked with an index-only probe of the join table's primary key, instead of a join to
  * `tags` per row. The workspace is implied: the tag id is this workspace's.
  */
-export function hasTagCondition(kind: TaggedKind, entityColumn: Parameters<typeof eq>[0], workspaceId: string, name: string) {
+export function hasTagCondition(kind: TaggedKind, entityColumn: Parameters<typeof eq>[0], workspaceId: string | Placeholder, name: string | Placeholder) {
   const j = JOIN[kind];
-  const tagId = sql`(select ${tags.id} from ${tags} where ${tags.workspaceId} = ${workspaceId} and lower(${tags.name}) = lower(${normalizeTagName(name)}))`;
+  // A placeholder (prepared list queries) is bound later: its caller passes the name normalized.
+  const tagName = typeof name === "string" ? normalizeTagName(name) : name;
+  const tagId = sql`(select ${tags.id} from ${tags} where ${tags.workspaceId} = ${workspaceId} and lower(${tags.name}) = lower(${tagName}))`;
   return sql`exists (select 1 from ${j.table} where ${j.entity} = ${entityColumn} and ${j.tag} = ${tagId})`;
 }
 

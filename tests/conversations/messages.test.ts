@@ -94,7 +94,7 @@ describe("GET /v1/conversations/{id}/messages", () => {
   it("lists oldest first with pagination, and `since` returns only newer messages", async () => {
     const t = await h.signUp();
     const conv = await createConversation(h, t);
-    const sent = [];
+    const sent: Array<{ content: string; created_at: string }> = [];
     for (let i = 0; i < 5; i++) sent.push((await send(t.token, conv.id, { content: `m${i}`, sender_type: i % 2 ? "agent" : "contact" })).body);
     const page1 = await h.call("GET", `/v1/conversations/${conv.id}/messages?per_page=2`, { token: t.token });
     expect(page1.status).toBe(200);
@@ -104,8 +104,8 @@ describe("GET /v1/conversations/{id}/messages", () => {
     expect(page3.body.data.map((m: any) => m.content)).toEqual(["m4"]);
     expect(page3.body.links.next).toBeNull();
 
-    const since = await h.call("GET", `/v1/conversations/${conv.id}/messages?since=${encodeURIComponent(sent[2].created_at)}`, { token: t.token });
-    const newer = sent.filter((m) => Date.parse(m.created_at) > Date.parse(sent[2].created_at)).map((m) => m.content);
+    const since = await h.call("GET", `/v1/conversations/${conv.id}/messages?since=${encodeURIComponent(sent[2]!.created_at)}`, { token: t.token });
+    const newer = sent.filter((m) => Date.parse(m.created_at) > Date.parse(sent[2]!.created_at)).map((m) => m.content);
     expect(since.body.data.map((m: any) => m.content)).toEqual(newer);
     const future = await h.call("GET", `/v1/conversations/${conv.id}/messages?since=2999-01-01T00:00:00Z`, { token: t.token });
     expect(future.body.data).toEqual([]);
