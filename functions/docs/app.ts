@@ -108,6 +108,11 @@ const healthRoute = createRoute({
   },
 });
 
+/** The merged document of `fns` (the docs function itself, whichever its app, documented last). */
+export function documentOf(fns: Awaited<ReturnType<FunctionsLoader>>, docsApp: OpenAPIHono<AppEnv>): OpenApiDocument {
+  return buildDocument([...fns.filter((f) => f.name !== "docs" && f.app !== docsApp).map((f) => f.app), docsApp]);
+}
+
 const SCRIPT_CACHE = "public, max-age=604800, stale-while-revalidate=86400";
 const PASSED_HEADERS = ["etag", "last-modified", "content-encoding"];
 
@@ -118,7 +123,7 @@ export function createDocsApp(loadFunctions: FunctionsLoader = fromRegistry) {
 
   const documentFor = () => {
     cached ??= loadFunctions()
-      .then((fns) => buildDocument([...fns.filter((f) => f.name !== "docs" && f.app !== app).map((f) => f.app), app]))
+      .then((fns) => documentOf(fns, app))
       .catch((err) => {
         cached = undefined; // let the next request try again
         throw err;

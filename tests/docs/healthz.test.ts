@@ -28,11 +28,12 @@ describe("GET /healthz", () => {
   it("answers 503 in the error shape when the database is closed", async () => {
     const services = await createLocalServices({ dataDir: null, env: { DATABASE_URL: process.env.DATABASE_URL ?? "" }, environment: "test" });
     const dispatch = createDispatch(services.provider);
-    expect((await get(dispatch)).status).toBe(200);
+    const before = await get(dispatch);
+    expect(before.status, await before.text()).toBe(200);
     await services.close();
     const r = await get(dispatch);
     const body: any = await r.json();
-    expect(r.status).toBe(503);
+    expect(r.status, JSON.stringify(body)).toBe(503);
     expect(body.error).toMatchObject({ code: "service_unavailable", message: "The database does not answer.", request_id: expect.stringMatching(/^req_/) });
     // Nothing internal leaks into the answer.
     expect(JSON.stringify(body)).not.toMatch(/closed|PGlite|pool|stack/i);
