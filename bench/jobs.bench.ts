@@ -20,6 +20,7 @@ const BENCH_JOB = "bench" as JobName; // served beside the API at /jobs/bench
 const LATENCY_SAMPLES = Number(process.env.BENCH_JOBS_SAMPLES) > 0 ? Number(process.env.BENCH_JOBS_SAMPLES) : 300;
 const BULK = Number(process.env.BENCH_JOBS_BULK) > 0 ? Number(process.env.BENCH_JOBS_BULK) : 10_000;
 
+const pick = (keys: string[]) => Object.fromEntries(keys.filter((k) => process.env[k]).map((k) => [k, process.env[k]!]));
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 const ms = (n: number) => `${n.toFixed(1)} ms`;
 
@@ -40,7 +41,8 @@ export async function run(): Promise<void> {
     port: 0,
     dataDir: inMemory ? null : dataDir,
     environment: "development",
-    env: { RATE_LIMIT_PER_MINUTE: "1000000000" },
+    // DATABASE_URL / REDIS_URL, when set, measure against real PostgreSQL / Redis instead.
+    env: { RATE_LIMIT_PER_MINUTE: "1000000000", ...pick(["DATABASE_URL", "REDIS_URL", "NEON_WS_PROXY"]) },
     extraRoutes: (req) => (new URL(req.url).pathname === "/jobs/bench" ? Promise.resolve(noop.fetch(req, { PARLEY_SERVICES: server!.services.provider })) : null),
   });
   try {
