@@ -144,6 +144,17 @@ describe("entity tags on contacts and sessions", () => {
     });
   }
 
+  it("removes tags whose names need URL-encoding (/, %, ?, #, unicode)", async () => {
+    const t = await h.signUp();
+    const c = await post(t.token, "/v1/contacts", {});
+    for (const name of ["a/b", "50% off", "ünï 😀", "a?b#c"]) {
+      const added = await post(t.token, `/v1/contacts/${c.id}/tags`, { tag: name });
+      const r = await h.call("DELETE", `/v1/contacts/${c.id}/tags/${encodeURIComponent(name)}`, { token: t.token });
+      expect(r.status, `${name}: ${r.text}`).toBe(200);
+      expect(r.body.id).toBe(added.id);
+    }
+  });
+
   it("a failed tagging of a missing entity creates no workspace tag", async () => {
     const t = await h.signUp();
     await h.call("POST", "/v1/contacts/ct_missing/tags", { token: t.token, body: { tag: "ghost" } });
