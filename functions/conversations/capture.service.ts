@@ -7,7 +7,7 @@ import { ApiError } from "../../lib/errors";
 import { recordEvent } from "../../lib/events";
 import { newId } from "../../lib/ids";
 import { contacts, conversations, events, messages, sessions } from "../../schema";
-import { counterSet, type SenderType } from "./messages.service";
+import { counterSet, MESSAGE_NOW, type SenderType } from "./messages.service";
 import type { ConversationRow } from "./service";
 
 export interface CaptureInput {
@@ -107,7 +107,7 @@ export async function captureMessages(db: Db, workspaceId: string, items: Captur
       status: "complete",
       source: f.item.source,
       externalId: f.item.external_id ?? null,
-      createdAt: f.item.occurred_at ? new Date(f.item.occurred_at) : undefined,
+      createdAt: f.item.occurred_at ? new Date(f.item.occurred_at) : MESSAGE_NOW,
     }));
     // ON CONFLICT: a concurrent request may store the same external_id first; it wins.
     const inserted = rows.length ? await tx.insert(messages).values(rows).onConflictDoNothing().returning({ id: messages.id }) : [];
@@ -135,7 +135,10 @@ export async function captureMessages(db: Db, workspaceId: string, items: Captur
     // Counters: one atomic UPDATE per conversation touched.
     const stored = rows.filter((r) => insertedIds.has(r.id));
     const byConv = new Map<string, Array<{ senderType: SenderType; at: Date | null }>>();
-    for (const r of stored) byConv.set(r.conversationId, [...(byConv.get(r.conversationId) ?? []), { senderType: r.senderType, at: r.createdAt ?? null }]);
+    for (const r of stored) {
+      const at = r.createdAt instanceof Date ? r.createdAt : null;
+      byConv.set(r.conversationId, [...(byConv.get(r.conversationId) ?? []), { senderType: r.senderType, at }]);
+    }
     for (const [convId, batch] of byConv) {
       await tx.update(conversations).set(counterSet(batch)).where(and(eq(conversations.workspaceId, workspaceId), eq(conversations.id, convId)));
     }

@@ -29,6 +29,12 @@ export const messageJson = (m: MessageRow) => ({
   created_at: m.createdAt.toISOString(),
 });
 
+/**
+ * Message times are kept to the millisecond, the precision of the API's ISO strings, so a
+ * client polling with `since` = the last `created_at` it saw gets exactly what came after.
+ */
+export const MESSAGE_NOW = sql`date_trunc('milliseconds', now())`;
+
 /** Oldest first (a thread reads top to bottom; polling appends), id breaking ties. */
 export async function listMessages(db: Db, workspaceId: string, conversationId: string, page: Page, since?: Date) {
   const conds: SQL[] = [eq(messages.workspaceId, workspaceId), eq(messages.conversationId, conversationId)];
@@ -58,7 +64,7 @@ export function counterSet(batch: Array<{ senderType: SenderType; at: Date | nul
   const unread = batch.filter((m) => m.senderType === "contact").length;
   const visible = batch.filter((m) => m.senderType !== "note");
   const agentTimes = batch.filter((m) => m.senderType === "agent");
-  const stamp = (d: Date | null) => (d ? sql`${d.toISOString()}::timestamptz` : sql`now()`);
+  const stamp = (d: Date | null) => (d ? sql`${d.toISOString()}::timestamptz` : MESSAGE_NOW);
   const latest = (list: typeof batch) => sql`greatest(${sql.join(list.map((m) => stamp(m.at)), sql`, `)})`;
   const earliest = (list: typeof batch) => sql`least(${sql.join(list.map((m) => stamp(m.at)), sql`, `)})`;
   const set: Record<string, unknown> = {
@@ -108,6 +114,7 @@ export async function sendMessage(db: Db, conv: ConversationRow, input: SendInpu
         content: input.content,
         status: deliver ? "queued" : "complete",
         source: "api",
+        createdAt: MESSAGE_NOW,
         attachmentIds: input.attachment_ids ?? [],
       })
       .returning();
