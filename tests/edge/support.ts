@@ -25,6 +25,8 @@ export interface EdgeReply<T = any> {
 
 export interface EdgeWorker {
   mf: Miniflare;
+  /** Stops workerd now (otherwise after the file's tests). */
+  dispose(): Promise<void>;
   call<T = any>(method: string, path: string, opts?: { body?: unknown; token?: string; headers?: Record<string, string> }): Promise<EdgeReply<T>>;
 }
 
@@ -79,10 +81,13 @@ export async function startWorker(name: string, bindings: Record<string, string>
     },
     ...(env.assets ? { assets: { directory: join(ROOT, env.assets.directory), binding: env.assets.binding, routerConfig: { has_user_worker: true } } } : {}),
   });
-  afterAll(() => mf.dispose());
+  let disposed: Promise<void> | undefined;
+  const dispose = () => (disposed ??= mf.dispose());
+  afterAll(dispose);
   const host = `https://${edgeOptions().host}`;
   return {
     mf,
+    dispose,
     async call(method, path, opts = {}) {
       const headers: Record<string, string> = { ...(opts.headers ?? {}) };
       if (opts.body !== undefined) headers["content-type"] ??= "application/json";
