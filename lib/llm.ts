@@ -145,14 +145,21 @@ function deadline(ms: number, outer?: AbortSignal) {
   const onOuter = () => controller.abort(outer?.reason);
   if (outer?.aborted) controller.abort(outer.reason);
   else outer?.addEventListener("abort", onOuter, { once: true });
-  const arm = (t: number) => {
-    if (timer) clearTimeout(timer);
-    timer = setTimeout(() => {
-      timedOut = true;
-      controller.abort(new Error("timeout"));
-    }, t);
+  // One timer for the whole call: a chunk only moves the deadline, the timer re-checks it when it fires.
+  let due = Date.now() + ms;
+  const fire = () => {
+    const left = due - Date.now();
+    if (left > 0) {
+      timer = setTimeout(fire, left);
+      return;
+    }
+    timedOut = true;
+    controller.abort(new Error("timeout"));
   };
-  arm(ms);
+  timer = setTimeout(fire, ms);
+  const arm = (t: number) => {
+    due = Date.now() + t;
+  };
   return {
     signal: controller.signal,
     arm,

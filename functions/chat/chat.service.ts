@@ -8,7 +8,7 @@ import { notFound } from "../../lib/errors";
 import { recordEvent } from "../../lib/events";
 import { newId } from "../../lib/ids";
 import type { ChatMessage, LlmUsage } from "../../lib/llm";
-import { contacts, conversations, llmUsage, messages, sessions } from "../../schema";
+import { contacts, conversations, events, llmUsage, messages, sessions } from "../../schema";
 
 export type ConversationRow = typeof conversations.$inferSelect;
 export type MessageRow = typeof messages.$inferSelect;
@@ -156,6 +156,62 @@ export async function appendMessages(tx: Db, conv: Pick<ConversationRow, "id" | 
     await recordEvent(tx, conv.workspaceId, "message.created", { type: "message", id: m.id }, actor, { conversation_id: conv.id, sender_type: m.senderType });
   }
   return inserted;
+}
+
+/**
+ * A new conversation that starts with one contact message, in three statements (the chat's
+ * hot path before the model is called): the conversation with its counters already set, the
+ * message, and both events (conversation.created, message.created) in one insert.
+ */
+export async function startConversation(tx: Db, workspaceId: string, input: NewConversation, first: NewMessage, actor: string) {
+  const at = new Date();
+  const convId = newId("conv");
+  const msgId = first.id ?? newId("msg");
+  const [conv] = await tx
+    .insert(conversations)
+    .values({
+      id: convId,
+      workspaceId,
+      title: input.title,
+      source: input.source,
+      contactId: input.contactId ?? null,
+      sessionId: input.sessionId ?? null,
+      assistantId: input.assistantId ?? null,
+      metadata: input.metadata ?? {},
+      messageCount: 1,
+      unreadCount: first.senderType === "contact" ? 1 : 0,
+      lastMessageAt: at,
+    })
+    .returning();
+  const [message] = await tx
+    .insert(messages)
+    .values({
+      id: msgId,
+      workspaceId,
+      conversationId: convId,
+      senderType: first.senderType,
+      senderId: first.senderId ?? null,
+      content: first.content,
+      status: first.status ?? "complete",
+      source: first.source ?? "chat",
+      metadata: first.metadata ?? {},
+      createdAt: at,
+    })
+    .returning();
+  // The same rows lib/events' recordEvent writes, two in one statement.
+  await tx.insert(events).values([
+    {
+      id: newId("evt"),
+      workspaceId,
+      type: "conversation.created",
+      entityType: "conversation",
+      entityId: convId,
+      actor,
+      data: { title: input.title, source: input.source, contact_id: input.contactId ?? null, session_id: input.sessionId ?? null, assistant_id: input.assistantId ?? null },
+    },
+    { id: newId("evt"), workspaceId, type: "message.created", entityType: "message", entityId: msgId, actor, data: { conversation_id: convId, sender_type: first.senderType } },
+  ]);
+  return { conv: conv!, message: message! };
 }
 
 /** Stores one message in its own transaction. */

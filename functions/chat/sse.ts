@@ -30,7 +30,7 @@ interface Stored {
 }
 
 const encoder = new TextEncoder();
-const frame = (id: string, event: string, data: unknown) => encoder.encode(`id: ${id}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+const frame = (id: string, event: string, json: string) => `id: ${id}\nevent: ${event}\ndata: ${json}\n\n`;
 
 export const SSE_HEADERS = {
   "content-type": "text/event-stream; charset=utf-8",
@@ -92,9 +92,11 @@ export class SseChannel {
   /** Sends the next event; terminal events (message_end, error) are flushed to Redis at once. */
   send(event: string, data: unknown): void {
     this.seq++;
-    this.write(frame(`${this.opts.messageId}:${this.seq}`, event, data));
+    const json = JSON.stringify(data);
+    this.write(frame(`${this.opts.messageId}:${this.seq}`, event, json));
     if (this.opts.record !== false) {
-      this.pending.push(JSON.stringify({ seq: this.seq, event, data } satisfies Stored));
+      // The Stored shape, without serialising `data` twice.
+      this.pending.push(`{"seq":${this.seq},"event":${JSON.stringify(event)},"data":${json}}`);
       // The first event is flushed at once so the stream is resumable from its start; the last so it is complete.
       if (this.seq === 1 || TERMINAL.has(event)) this.flush();
       else this.flushTimer ??= setTimeout(() => this.flush(), FLUSH_MS);
@@ -104,15 +106,16 @@ export class SseChannel {
   /** Re-sends a recorded event with its original id. */
   replay(s: Stored): void {
     this.seq = s.seq;
-    this.write(frame(`${this.opts.messageId}:${s.seq}`, s.event, s.data));
+    this.write(frame(`${this.opts.messageId}:${s.seq}`, s.event, JSON.stringify(s.data)));
   }
 
   comment(text: string): void {
-    this.write(encoder.encode(`: ${text}\n\n`));
+    this.write(`: ${text}\n\n`);
   }
 
   /** Ends the response once everything recorded is in Redis. */
   async close(): Promise<void> {
+    this.drain();
     this.flush();
     await this.writes;
     this.stop();
@@ -125,10 +128,22 @@ export class SseChannel {
     }
   }
 
-  private write(bytes: Uint8Array): void {
+  private out = "";
+
+  /** Frames written in the same tick go out as one chunk (one socket write), with no added delay. */
+  private write(text: string): void {
+    if (this.closed || this.clientGone) return;
+    if (!this.out) queueMicrotask(() => this.drain());
+    this.out += text;
+  }
+
+  private drain(): void {
+    if (!this.out) return;
+    const text = this.out;
+    this.out = "";
     if (this.closed || this.clientGone) return;
     try {
-      this.controller.enqueue(bytes);
+      this.controller.enqueue(encoder.encode(text));
     } catch {
       this.gone();
     }

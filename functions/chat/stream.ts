@@ -8,7 +8,7 @@ import { newId } from "../../lib/ids";
 import { LlmError } from "../../lib/llm";
 import { jsonBody } from "../../lib/openapi";
 import { type AssistantRow, findAssistant } from "./assistants.service";
-import { appendMessages, type ConversationRow, createConversation, findConversation, findSession, history, openChatOfSession, titleFrom, touchSession } from "./chat.service";
+import { appendMessages, type ConversationRow, findConversation, findSession, history, openChatOfSession, startConversation, titleFrom, touchSession } from "./chat.service";
 import { promptFor, runReply, usageJson } from "./reply";
 import { StreamBody } from "./schemas";
 import { DEFAULT_HEARTBEAT_MS, follow, parseLastEventId, recorded, SseChannel } from "./sse";
@@ -100,16 +100,19 @@ export const streamRouter = createRouter().openapi(stream, async (c) => {
   const assistantId = assistant?.id ?? (typeof session?.metadata?.assistant_id === "string" ? session.metadata.assistant_id : null);
 
   // The user's message is kept before the model is called: a failure later never loses it.
+  const existing = conv;
   const stored = await db.transaction(async (tx) => {
-    const target =
-      conv ??
-      (await createConversation(tx, ws, { title: titleFrom(body.message), source: "chat", contactId: session?.contactId, sessionId: session?.id, assistantId }, actor));
-    const [m] = await appendMessages(tx, target, [{ senderType: "contact", senderId: target.contactId, content: body.message }], actor);
-    return { conv: target, message: m! };
+    if (!existing) {
+      const newConv = { title: titleFrom(body.message), source: "chat" as const, contactId: session?.contactId, sessionId: session?.id, assistantId };
+      return startConversation(tx, ws, newConv, { senderType: "contact", senderId: session?.contactId, content: body.message }, actor);
+    }
+    const [m] = await appendMessages(tx, existing, [{ senderType: "contact", senderId: existing.contactId, content: body.message }], actor);
+    return { conv: existing, message: m! };
   });
   conv = stored.conv;
   if (session) c.var.services.waitUntil(touchSession(db, ws, session.id));
-  const messages = promptFor(assistant, await history(db, ws, conv.id));
+  // A new conversation's history is the message just stored: no need to read it back.
+  const messages = promptFor(assistant, existing ? await history(db, ws, conv.id) : [{ role: "user", content: stored.message.content }]);
 
   const messageId = newId("msg");
   const channel = new SseChannel({

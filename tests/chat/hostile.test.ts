@@ -50,7 +50,7 @@ describe("hostile input to the chat routes", () => {
       const r = await h.call(method, path, { token: t.token, body });
       expectSane(r, `${method} ${path} ${JSON.stringify(body).slice(0, 120)}`);
     }
-  });
+  }, 180_000);
 
   it("never answers 5xx to odd ids, queries, headers and raw bodies", async () => {
     const t = await h.signUp();
@@ -81,5 +81,5 @@ describe("hostile input to the chat routes", () => {
         expectSane(await h.call("POST", p, { token: t.token, raw, headers: { "content-type": "application/json" } }), `${p} raw ${raw.slice(0, 20)}`);
       }
     }
-  });
+  }, 120_000);
 });

@@ -30,6 +30,8 @@ export interface Behaviour {
 }
 
 export interface RecordedRequest {
+  /** performance.now() when the request's body had arrived. */
+  at: number;
   path: string;
   headers: IncomingMessage["headers"];
   body: any;
@@ -109,7 +111,7 @@ export async function startFakeOpenAI(): Promise<FakeOpenAI> {
     } catch {
       body = null;
     }
-    requests.push({ path: req.url ?? "", headers: req.headers, body });
+    requests.push({ at: performance.now(), path: req.url ?? "", headers: req.headers, body });
     const b: Behaviour = queue.shift() ?? fallback;
 
     if (req.method !== "POST" || !/\/chat\/completions$/.test(req.url ?? "")) {
