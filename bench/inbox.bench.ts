@@ -2,6 +2,9 @@
 // HTTP through the local server, next to the very same SQL (captured from the service while it
 // answers that request) replayed raw through the same Neon driver at the same concurrency.
 // Target: the API costs at most 1.5× the raw queries.
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { fileURLToPath } from "node:url";
 import { Pool } from "@neondatabase/serverless";
 import { sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/neon-serverless";
@@ -130,13 +133,27 @@ async function explain(url: string, stmts: Captured[]): Promise<void> {
   }
 }
 
+/**
+ * The WebSocket→TCP proxy in a process of its own, as Neon's proxy is a machine of its own in
+ * production: in the server's process its socket writes would compete with the API for the
+ * event loop (they were half its busy time in a profile) and inflate the API's figures only.
+ */
+async function separateWsProxy(): Promise<{ address: string; stop(): void }> {
+  const proxyModule = fileURLToPath(new URL("../lib/local/ws-proxy.ts", import.meta.url));
+  const code = `const { startWsProxy } = await import(${JSON.stringify(proxyModule)}); const p = await startWsProxy(); console.log(p.address);`;
+  const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", code], { stdio: ["ignore", "pipe", "inherit"] });
+  const [chunk] = (await once(child.stdout!, "data")) as [Buffer];
+  return { address: chunk.toString().trim(), stop: () => void child.kill() };
+}
+
 export async function run(ctx: BenchContext): Promise<void> {
   const url = process.env.DATABASE_URL;
   if (!url) {
     console.log("\ninbox: skipped — set DATABASE_URL to a PostgreSQL database (e.g. postgres://postgres@127.0.0.1:5432/parley_dev).");
     return;
   }
-  const server = await startBenchServer({ DATABASE_URL: url });
+  const proxy = process.env.NEON_WS_PROXY ? undefined : await separateWsProxy();
+  const server = await startBenchServer({ DATABASE_URL: url, NEON_WS_PROXY: process.env.NEON_WS_PROXY ?? proxy!.address });
   try {
     const t = await signUp(server.url);
     const t0 = Date.now();
@@ -170,5 +187,6 @@ export async function run(ctx: BenchContext): Promise<void> {
     // Let requests autocannon left in flight finish before the pool closes under them.
     await new Promise((r) => setTimeout(r, 1000));
     await server.dispose();
+    proxy?.stop();
   }
 }
