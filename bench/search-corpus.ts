@@ -45,7 +45,7 @@ export function mulberry32(seed: number) {
 }
 
 const ONSETS = ["b", "c", "d", "f", "g", "h", "k", "l", "m", "n", "p", "r", "s", "t", "v", "w", "z", "br", "cl", "dr", "gr", "pl", "st", "tr", "sh", "ch", "th"];
-const VOWELS = ["a", "e", "i", "o", "u", "ai", "ea", "ou", "io"];
+const VOWELS = ["a", "e", "i", "o", "u", "a", "e", "o", "ai", "ou"];
 const CODAS = ["", "", "n", "r", "l", "s", "t", "m", "x", "nd", "rk", "st"];
 
 /** The vocabulary: real words first, then distinct made-up words (product names, people, jargon). */
@@ -61,7 +61,7 @@ export function vocabulary(seed: number, size = 20_000): string[] {
   const rnd = mulberry32(seed);
   const pick = <T>(xs: T[]) => xs[Math.floor(rnd() * xs.length)]!;
   while (words.length < size) {
-    const syllables = 2 + Math.floor(rnd() * 3);
+    const syllables = rnd() < 0.6 ? 2 : 3;
     let w = "";
     for (let i = 0; i < syllables; i++) w += pick(ONSETS) + pick(VOWELS) + (i === syllables - 1 ? pick(CODAS) : "");
     if (!seen.has(w)) {
@@ -79,13 +79,20 @@ export const STATUSES = ["open", "pending", "snoozed", "resolved", "closed"];
 export const SOURCES = ["web", "api", "email", "whatsapp", "chat"];
 
 /**
- * SQL statements that fill `workspaceId` with `conversations` conversations and about
- * `messages` messages. `bench_rand(key, salt)` is a deterministic uniform number in [0, 1);
+ * SQL statements that fill `workspaceId` with `conversations` conversations and exactly ten
+ * times as many messages. `bench_rand(key, salt)` is a deterministic uniform number in [0, 1);
  * `bench_text(key, n)` draws n words with a Zipf-like (log-uniform rank) distribution, so a
  * few words are everywhere and most are rare, as in real text.
  */
-export function corpusSql(opts: { words: string[]; workspaceId: string; conversations: number; messages: number; seed: number; epoch: string }): string[] {
-  const { workspaceId: ws, conversations: nc, messages: nm, seed } = opts;
+/** [from, to] slices of 1..total. */
+function batches(total: number, size: number): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  for (let from = 1; from <= total; from += size) out.push([from, Math.min(total, from + size - 1)]);
+  return out;
+}
+
+export function corpusSql(opts: { words: string[]; workspaceId: string; conversations: number; seed: number; epoch: string }): string[] {
+  const { workspaceId: ws, conversations: nc, seed } = opts;
   const arr = (xs: string[]) => `ARRAY[${xs.map((x) => `'${x}'`).join(",")}]`;
   return [
     `CREATE OR REPLACE FUNCTION bench_rand(k bigint, salt int) RETURNS float8 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS
@@ -95,8 +102,9 @@ export function corpusSql(opts: { words: string[]; workspaceId: string; conversa
     `TRUNCATE bench_words`,
     `INSERT INTO bench_words SELECT i, w FROM unnest(${arr(opts.words)}) WITH ORDINALITY AS t(w, i)`,
     `CREATE OR REPLACE FUNCTION bench_text(k bigint, n int) RETURNS text LANGUAGE sql STABLE PARALLEL SAFE AS
-       $$ SELECT string_agg(w.word, ' ' ORDER BY i) FROM generate_series(1, n) i
-          JOIN bench_words w ON w.rank = least(${opts.words.length}, floor(exp(bench_rand(k * 64 + i, 1) * ln(${opts.words.length + 1})))::int) $$`,
+       $$ SELECT string_agg((SELECT w.word FROM bench_words w
+            WHERE w.rank = least(${opts.words.length}, floor(exp(bench_rand(k * 64 + i, 1) * ln(${opts.words.length + 1})))::int)), ' ' ORDER BY i)
+          FROM generate_series(1, n) i $$`,
     `INSERT INTO conversations (id, workspace_id, title, content, source, status, summary, message_count, created_at, updated_at)
      SELECT 'conv_bench_' || g, '${ws}',
        initcap(bench_text(g * 7919 + 1, 3 + (bench_rand(g, 2) * 5)::int)),
@@ -112,15 +120,19 @@ export function corpusSql(opts: { words: string[]; workspaceId: string; conversa
        0,
        '${opts.epoch}'::timestamptz - (bench_rand(g, 12) * 365 * 86400) * interval '1 second',
        '${opts.epoch}'::timestamptz
-     FROM generate_series(1, ${nc}) g`,
-    // Messages: each picks its conversation at random (so conversations have 0 to ~25
-    // messages, about 10 on average) and is 4 to 40 words long.
-    `INSERT INTO messages (id, workspace_id, conversation_id, sender_type, content, created_at)
-     SELECT 'msg_bench_' || g, '${ws}', 'conv_bench_' || (1 + floor(bench_rand(g, 20) * ${nc})::int),
-       (ARRAY['contact','agent','assistant','note'])[1 + (bench_rand(g, 21) * 4)::int % 4],
-       bench_text(g * 104729 + 5, 4 + (bench_rand(g, 22) * 36)::int),
-       '${opts.epoch}'::timestamptz - (bench_rand(g, 23) * 365 * 86400) * interval '1 second'
-     FROM generate_series(1, ${nm}) g`,
+     FROM generate_series(1::bigint, ${nc}) g`,
+    // Messages: conversations 2k-1 and 2k get 10+d and 10-d messages (d from 0 to 9), so every
+    // conversation has 1 to 19 and the total is exactly 10 per conversation; each is 4 to 40
+    // words, a few minutes after the previous one. Loaded in slices of conversations, so the
+    // statement trigger indexes each conversation's messages in one update.
+    ...batches(nc, Math.max(1, Math.floor(nc / 10))).map(([from, to]) => `INSERT INTO messages (id, workspace_id, conversation_id, sender_type, content, created_at)
+     SELECT 'msg_bench_' || g || '_' || j, '${ws}', 'conv_bench_' || g,
+       (ARRAY['contact','agent','assistant','note'])[1 + (bench_rand(g * 64 + j, 21) * 4)::int % 4],
+       bench_text(g * 104729 + j * 7 + 5, 4 + (bench_rand(g * 64 + j, 22) * 36)::int),
+       c.created_at + j * interval '3 minutes'
+     FROM generate_series(${from}::bigint, ${to}) g
+     JOIN conversations c ON c.id = 'conv_bench_' || g
+     CROSS JOIN LATERAL generate_series(1, 10 + (CASE WHEN g % 2 = 1 THEN 1 ELSE -1 END) * (floor(bench_rand((g + 1) / 2, 20) * 10))::int) j`),
     `UPDATE conversations c SET message_count = m.n FROM (SELECT conversation_id, count(*) n FROM messages WHERE workspace_id = '${ws}' GROUP BY 1) m WHERE c.id = m.conversation_id`,
     `INSERT INTO tags (id, workspace_id, name) SELECT 'tag_bench_' || i, '${ws}', (${arr(TAGS)})[i] FROM generate_series(1, ${TAGS.length}) i`,
     `INSERT INTO conversation_tags (workspace_id, conversation_id, tag_id)

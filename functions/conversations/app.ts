@@ -3,5 +3,9 @@ import { createApp } from "../../lib/create-app";
 import { captureRouter } from "./capture";
 import { conversationsRouter } from "./conversations";
 import { messagesRouter } from "./messages";
+import { searchRouter } from "./search";
 
-export const app = createApp().route("/", conversationsRouter).route("/", messagesRouter).route("/", captureRouter);
+export const app = createApp()
+  // First: POST /v1/conversations/search must win over any POST /v1/conversations/{id} route.
+  .route("/", searchRouter)
+  .route("/", conversationsRouter).route("/", messagesRouter).route("/", captureRouter);

@@ -44,7 +44,7 @@ const list = createRoute({
   tags: TAGS,
   summary: "List conversations",
   description:
-    "Filters combine with AND. `tag` is a tag name (case-insensitive); `search` matches a case-insensitive substring of the title or content (`%` and `_` are literal). Sorted by `sort` (default `-created_at`), with the id breaking ties; for `last_message_at`, conversations without messages come last in both directions.",
+    "Filters combine with AND. `tag` is a tag name (case-insensitive); `search` is full-text (the index and syntax of `POST /v1/conversations/search`: stemmed words, `\"phrases\"`, `or`, `-word`) over title, summary, content and messages. Sorted by `sort` (default `-created_at`), with the id breaking ties; for `last_message_at`, conversations without messages come last in both directions.",
   request: { query: ListQuery },
   responses: { 200: jsonContent(listOf(Conversation), "A page of conversations"), ...errorResponses(401, 403) },
 });

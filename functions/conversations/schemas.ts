@@ -122,7 +122,7 @@ export const ListQuery = paginationQuery.extend({
   assignee_id: safeParam(200).optional().openapi({ example: EX.agt }),
   contact_id: safeParam(200).optional().openapi({ example: EX.ct }),
   assistant_id: safeParam(200).optional().openapi({ example: EX.ast }),
-  search: safeParam(200).trim().min(1).optional().openapi({ example: "refund", description: "Case-insensitive substring of the title or content." }),
+  search: safeParam(200).trim().min(1).optional().openapi({ example: "refund", description: "Full-text search over title, summary, content and messages (web-search syntax, as in POST /v1/conversations/search)." }),
   processing_status: z.enum(PROCESSING_STATUSES).optional(),
   sort: sortQuery(CONVERSATION_SORTS, "-created_at"),
 });

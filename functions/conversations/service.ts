@@ -8,6 +8,7 @@ import { newId } from "../../lib/ids";
 import { iso } from "../../lib/openapi";
 import { offsetOf, type Page, type SortSpec } from "../../lib/pagination";
 import { agents, type CONVERSATION_STATUSES, contacts, conversations, sessions } from "../../schema";
+import { stripSentinels } from "./search.service";
 import { hasTagCondition, normalizeTagName, tagsOf } from "../tags/service";
 
 export type ConversationRow = typeof conversations.$inferSelect;
@@ -59,12 +60,13 @@ export const escapeLike = (s: string) => s.replace(/[\\%_]/g, (ch) => `\\${ch}`)
 
 /**
  * The `search` filter, in one place: the value bound for a query, and the condition using it.
- * For now a case-insensitive substring match over title and content; the full-text search
- * issue swaps both for the tsvector/GIN match.
+ * Full-text, on the same GIN-indexed search_vector as POST /v1/conversations/search (see
+ * search.service.ts): the words parsed by websearch_to_tsquery in the workspace's configuration.
  */
 export const search = {
-  param: (query: string) => `%${escapeLike(query)}%`,
-  condition: (param: string | Placeholder): SQL => sql`(${conversations.title} ilike ${param} or ${conversations.content} ilike ${param})`,
+  param: (query: string) => stripSentinels(query),
+  condition: (param: string | Placeholder): SQL =>
+    sql`${conversations}.search_vector @@ websearch_to_tsquery(parley_search_config(${sql.placeholder("ws")}), ${param})`,
 };
 
 // The filters that compare a column with the value given.

@@ -73,7 +73,9 @@ async function openDatabase(dataDir: string | null, env: LocalOptions["env"] = {
   const { PGlite } = await import("@electric-sql/pglite");
   const { drizzle } = await import("drizzle-orm/pglite");
   const { migrate } = await import("drizzle-orm/pglite/migrator");
-  const client = dataDir ? new PGlite(join(dataDir, "pglite")) : new PGlite();
+  // pg_trgm: the search migration indexes contacts' name, email and phone by trigrams.
+  const { pg_trgm } = await import("@electric-sql/pglite/contrib/pg_trgm");
+  const client = dataDir ? new PGlite(join(dataDir, "pglite"), { extensions: { pg_trgm } }) : new PGlite({ extensions: { pg_trgm } });
   const db = drizzle({ client, schema }) as unknown as Database;
   await migrate(db as never, { migrationsFolder: MIGRATIONS_DIR });
   return { db, describe: dataDir ? `PGlite in ${join(dataDir, "pglite")}` : "PGlite in memory", close: () => client.close() };

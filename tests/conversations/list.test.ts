@@ -49,8 +49,9 @@ describe("GET /v1/conversations", () => {
     ["search=REFUND", () => [c.id, a.id]],
     ["search=100%25", () => [a.id]],
     ["search=order_42", () => [a.id]],
-    ["search=%25", () => [a.id]],
-    ["search=_", () => [a.id]],
+    // search is full-text (issue 6): punctuation alone holds no searchable word.
+    ["search=%25", () => []],
+    ["search=_", () => []],
     ["processing_status=processing", () => [a.id]],
     ["processing_status=completed", () => []],
     ["status=open&source=whatsapp&tag=billing", () => [c.id]],

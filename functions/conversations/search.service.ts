@@ -1,0 +1,221 @@
+// Full-text search over conversations: the one place its SQL lives. The index (a generated
+// `search_vector` over title A, summary B, content and messages C, GIN-indexed, kept current by
+// triggers in the same transaction as every message write) is built by the `search` migration;
+// its columns are deliberately not in the drizzle schema, so that no `select()` of a
+// conversation ever ships kilobytes of tsvector.
+import { type SQL, sql } from "drizzle-orm";
+import type { Db } from "../../lib/db";
+import { offsetOf, type Page } from "../../lib/pagination";
+
+export const SEARCH_SORTS = ["relevance", "created_at", "-created_at"] as const;
+export type SearchSort = (typeof SEARCH_SORTS)[number];
+
+export interface SearchFilters {
+  date_from?: string;
+  date_to?: string;
+  topics?: string[];
+  sentiment?: string[];
+  status?: string[];
+  source?: string[];
+  tags?: string[];
+}
+
+export interface SearchHit {
+  id: string;
+  title: string;
+  snippet: string;
+  score: number;
+  status: string;
+  source: string;
+  created_at: string;
+}
+
+/**
+ * Rank weights for D, C, B, A (messages and content are C, the summary B, the title A), then
+ * normalization 1|32: divided by 1 + log(length) so that long conversations do not win by
+ * sheer repetition, then mapped to rank / (rank + 1), which lies in [0, 1).
+ */
+const RANK = sql.raw(`'{0.1, 0.2, 0.4, 1.0}'::float4[]`);
+const RANK_NORMALIZATION = 33;
+
+// Sentinels for ts_headline: control characters that cannot occur in the text (they are
+// stripped from it first), so the HTML escaping after the query cannot be fooled by the data.
+const MARK_START = "\u0002";
+const MARK_STOP = "\u0003";
+const LT = "\u0004";
+const GT = "\u0005";
+const HEADLINE_OPTIONS = `StartSel=${MARK_START}, StopSel=${MARK_STOP}, MaxWords=30, MinWords=12, ShortWord=3, MaxFragments=2, FragmentDelimiter=" … "`;
+
+/** How far the snippet looks into a conversation's messages for ones that match. */
+const SNIPPET_MESSAGES_SCANNED = 500;
+const SNIPPET_MESSAGES_USED = 3;
+
+/** A compiled user query: the tsquery text (parsed once, by websearch_to_tsquery) and its configuration. */
+export interface CompiledQuery {
+  config: string;
+  /** null: an empty query string, which searches nothing and lists everything that passes the filters. */
+  tsquery: string | null;
+  /** False when the string had words but none that can be searched (only stop words or punctuation). */
+  searchable: boolean;
+}
+
+/**
+ * Parses the user's string with websearch_to_tsquery in the workspace's text-search
+ * configuration: quoted phrases, `or`, `-exclusion`; it never raises on any input.
+ */
+export async function compileQuery(db: Db, workspaceId: string, query: string): Promise<CompiledQuery> {
+  const text = stripSentinels(query).trim();
+  const rows = await db.execute(
+    sql`select cfg::text as config, q::text as tsquery, numnode(q) as nodes
+        from (select parley_search_config(${workspaceId}) as cfg) w, lateral websearch_to_tsquery(w.cfg, ${text}) q`,
+  );
+  const row = rowsOf<{ config: string; tsquery: string; nodes: number }>(rows)[0]!;
+  if (!text) return { config: row.config, tsquery: null, searchable: true };
+  return { config: row.config, tsquery: row.tsquery, searchable: Number(row.nodes) > 0 };
+}
+
+/** The full-text condition on `conversations c`, for the list's `search` filter as well. */
+export function matchCondition(tsquery: string): SQL {
+  return sql`c.search_vector @@ ${tsquery}::tsquery`;
+}
+
+/** The filters' WHERE on `conversations c` (tenancy first); `tsquery` null means no text condition. */
+export function searchWhere(workspaceId: string, tsquery: string | null, f: SearchFilters): SQL {
+  const conds: SQL[] = [sql`c.workspace_id = ${workspaceId}`];
+  if (tsquery !== null) conds.push(matchCondition(tsquery));
+  if (f.date_from) conds.push(sql`c.created_at >= ${dateBound(f.date_from, "from")}::timestamptz`);
+  if (f.date_to) conds.push(sql`c.created_at < ${dateBound(f.date_to, "to")}::timestamptz`);
+  if (f.status?.length) conds.push(sql`c.status in (${list(f.status)})`);
+  if (f.source?.length) conds.push(sql`c.source in (${list(f.source)})`);
+  if (f.sentiment?.length) conds.push(sql`(c.summary->>'sentiment') in (${list(f.sentiment)})`);
+  if (f.topics?.length) {
+    conds.push(sql`exists (select 1 from jsonb_array_elements_text(case when jsonb_typeof(c.summary->'topics') = 'array' then c.summary->'topics' else '[]'::jsonb end) t
+      where lower(t) in (${list(f.topics.map((t) => t.toLowerCase()))}))`);
+  }
+  if (f.tags?.length) {
+    conds.push(sql`exists (select 1 from conversation_tags ct join tags t on t.id = ct.tag_id
+      where ct.conversation_id = c.id and ct.workspace_id = ${workspaceId} and lower(t.name) in (${list(f.tags.map((t) => t.trim().toLowerCase()))}))`);
+  }
+  return sql.join(conds, sql` and `);
+}
+
+/**
+ * One page of hits and the total. Relevance: every match is ranked (that is what ordering by
+ * rank means), the page is cut, and only then are snippets built. Date sorts: the page is cut
+ * first (the created_at index can serve it), so only its rows are ranked and headlined.
+ */
+export async function searchConversations(db: Db, workspaceId: string, q: CompiledQuery, f: SearchFilters, sort: SearchSort, page: Page): Promise<{ total: number; hits: SearchHit[] }> {
+  if (!q.searchable) return { total: 0, hits: [] };
+  const where = searchWhere(workspaceId, q.tsquery, f);
+  const limit = page.per_page;
+  const offset = offsetOf(page);
+  const tsq = q.tsquery === null ? null : sql`${q.tsquery}::tsquery`;
+  const rank = tsq ? sql`ts_rank_cd(${RANK}, c.search_vector, ${tsq}, ${sql.raw(String(RANK_NORMALIZATION))})` : sql`1.0::float4`;
+
+  let pageSql: SQL;
+  let total: Promise<number> | null = null;
+  if (sort === "relevance" && tsq) {
+    pageSql = sql`select c.id, c.created_at, ${rank} as rank, count(*) over () as total
+      from conversations c where ${where}
+      order by rank desc, c.created_at desc, c.id desc limit ${limit} offset ${offset}`;
+  } else {
+    const dir = sql.raw(sort === "created_at" ? "asc" : "desc");
+    pageSql = sql`select c.id, c.created_at from conversations c where ${where}
+      order by c.created_at ${dir}, c.id ${dir} limit ${limit} offset ${offset}`;
+    total = countMatches(db, where);
+  }
+
+  const cfg = sql`${q.config}::regconfig`;
+  const order = sort === "relevance" && tsq ? sql`p.rank desc, p.created_at desc, p.id desc` : sql.raw(`p.created_at ${sort === "created_at" ? "asc" : "desc"}, p.id ${sort === "created_at" ? "asc" : "desc"}`);
+  const rankOut = sort === "relevance" && tsq ? sql`p.rank` : tsq ? sql`ts_rank_cd(${RANK}, c.search_vector, ${tsq}, ${sql.raw(String(RANK_NORMALIZATION))})` : sql`1.0::float4`;
+  // The text a snippet is cut from: title, summary, content and the first few matching messages.
+  const matchingMessages = tsq
+    ? sql`(select string_agg(left(m.content, 2000), ' … ') from (
+          select m.content from (select content, created_at, id from messages where conversation_id = c.id order by created_at, id limit ${SNIPPET_MESSAGES_SCANNED}) m
+          where to_tsvector(${cfg}, left(m.content, 20000)) @@ ${tsq} limit ${SNIPPET_MESSAGES_USED}) m)`
+    : sql`null`;
+  const doc = sql`concat_ws(' … ', c.title, c.summary->>'content', left(c.content, 20000), ${matchingMessages})`;
+  const cleanDoc = sql`translate(translate(${doc}, ${`${MARK_START}${MARK_STOP}${LT}${GT}`}, ''), '<>', ${`${LT}${GT}`})`;
+  const snippet = tsq
+    ? sql`ts_headline(${cfg}, ${cleanDoc}, ${tsq}, ${HEADLINE_OPTIONS})`
+    : sql`left(translate(translate(concat_ws(' … ', c.summary->>'content', left(c.content, 2000), c.title), ${`${MARK_START}${MARK_STOP}${LT}${GT}`}, ''), '<>', ${`${LT}${GT}`}), 240)`;
+
+  const result = await db.execute(
+    sql`with p as materialized (${pageSql})
+      select p.id, c.title, c.status, c.source, c.created_at, ${rankOut} as rank, ${snippet} as snippet${sort === "relevance" && tsq ? sql`, p.total` : sql``}
+      from p join conversations c on c.id = p.id
+      order by ${order}`,
+  );
+  const rows = rowsOf<{ id: string; title: string; status: string; source: string; created_at: string | Date; rank: number; snippet: string | null; total?: number }>(result);
+  let n: number;
+  if (total) n = await total;
+  else if (rows.length) n = Number(rows[0]!.total);
+  else n = page.page > 1 ? await countMatches(db, where) : 0;
+  return {
+    total: n,
+    hits: rows.map((r) => ({
+      id: r.id,
+      title: r.title,
+      snippet: renderSnippet(r.snippet ?? ""),
+      score: scoreOf(Number(r.rank)),
+      status: r.status,
+      source: r.source,
+      created_at: new Date(r.created_at).toISOString(),
+    })),
+  };
+}
+
+async function countMatches(db: Db, where: SQL): Promise<number> {
+  const r = await db.execute(sql`select count(*)::int as n from conversations c where ${where}`);
+  return Number(rowsOf<{ n: number }>(r)[0]?.n ?? 0);
+}
+
+/** rank / (rank + 1) is in [0, 1); a match always scores above 0, and 4 decimals are plenty. */
+export function scoreOf(rank: number): number {
+  if (!Number.isFinite(rank) || rank >= 1) return 1;
+  return Math.max(0.0001, Math.round(rank * 10_000) / 10_000);
+}
+
+const ESCAPES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+
+/** Everything HTML-escaped, then the sentinels become <mark>…</mark>: the only markup in a snippet. */
+export function renderSnippet(raw: string): string {
+  const text = raw.replaceAll(LT, "<").replaceAll(GT, ">");
+  return text
+    .replace(/[&<>"']/g, (ch) => ESCAPES[ch]!)
+    .replaceAll(MARK_START, "<mark>")
+    .replaceAll(MARK_STOP, "</mark>")
+    .replace(/\s+/g, " ")
+    .trim();
+}
+
+/** User text can never carry the sentinels (a query could otherwise spell them). */
+export function stripSentinels(s: string): string {
+  let out = s;
+  for (const ch of [MARK_START, MARK_STOP, LT, GT]) out = out.replaceAll(ch, " ");
+  return out;
+}
+
+/** A date (YYYY-MM-DD, whole days in UTC: `to` includes that day) or a timestamp, as an ISO bound. */
+export function dateBound(value: string, side: "from" | "to"): string {
+  if (/^\d{4}-\d{2}-\d{2}$/.test(value)) {
+    const d = new Date(`${value}T00:00:00.000Z`);
+    if (side === "to") d.setUTCDate(d.getUTCDate() + 1);
+    return d.toISOString();
+  }
+  const d = new Date(value);
+  // `to` with a time is inclusive: everything up to and including that millisecond.
+  return side === "to" ? new Date(d.getTime() + 1).toISOString() : d.toISOString();
+}
+
+const list = (values: string[]) =>
+  sql.join(
+    values.map((v) => sql`${v}`),
+    sql`, `,
+  );
+
+/** drizzle's execute answers rows directly (PGlite) or in `.rows` (node-postgres/Neon). */
+export function rowsOf<T>(r: unknown): T[] {
+  if (Array.isArray(r)) return r as T[];
+  return ((r as { rows?: T[] }).rows ?? []) as T[];
+}
