@@ -14,6 +14,7 @@ import { app as jobsReminders } from "./jobs/reminders";
 import { app as jobsSummaries } from "./jobs/summaries";
 import { app as jobsWebhooks } from "./jobs/webhooks";
 import { app as tags } from "./tags/app";
+import { SUGGEST_PATH, SUGGEST_ROUTE } from "./chat/suggest-path";
 
 export interface FunctionDef {
   name: string;
@@ -21,6 +22,13 @@ export interface FunctionDef {
   main: string;
   /** Path prefixes; `/v1/auth` owns `/v1/auth` and everything below it. */
   prefixes: string[];
+  /**
+   * Paths inside another function's prefix that this function answers, checked before any
+   * prefix. Cloudflare routes only take a trailing `*`, so at the edge such a path reaches the
+   * prefix's owner, which forwards it here through a service binding (scripts/wrangler-toml.ts
+   * adds the binding; the owner's Worker entry forwards).
+   */
+  patterns?: { path: string; regex: RegExp }[];
   app: OpenAPIHono<AppEnv>;
 }
 
@@ -39,8 +47,15 @@ export const functions: FunctionDef[] = [
   },
   { name: "contacts", main: "functions/contacts/index.ts", prefixes: ["/v1/contacts", "/v1/sessions"], app: contacts },
   { name: "tags", main: "functions/tags/index.ts", prefixes: ["/v1/tags"], app: tags },
-  { name: "conversations", main: "functions/conversations/index.ts", prefixes: ["/v1/conversations", "/v1/messages"], app: conversations },
-  { name: "chat", main: "functions/chat/index.ts", prefixes: ["/v1/chat", "/v1/assistants", "/v1/openai"], app: chat },
+  { name: "conversations", main: "functions/conversations/index.ts", prefixes: ["/v1/conversations", "/v1/messages", "/v1/summaries"], app: conversations },
+  {
+    name: "chat",
+    main: "functions/chat/index.ts",
+    prefixes: ["/v1/chat", "/v1/assistants", "/v1/openai", "/v1/ai-suggest"],
+    // Needs the model, which the conversations Worker does not bundle.
+    patterns: [{ path: SUGGEST_ROUTE, regex: SUGGEST_PATH }],
+    app: chat,
+  },
   // QStash-invoked jobs, one Worker each (lib/jobs.ts): not under /v1, signature-verified.
   { name: "jobs-summaries", main: "functions/jobs/summaries.worker.ts", prefixes: ["/jobs/summaries"], app: jobsSummaries },
   { name: "jobs-exports", main: "functions/jobs/exports.worker.ts", prefixes: ["/jobs/exports"], app: jobsExports },
@@ -49,8 +64,9 @@ export const functions: FunctionDef[] = [
   { name: "jobs-automations", main: "functions/jobs/automations.worker.ts", prefixes: ["/jobs/automations"], app: jobsAutomations },
 ];
 
-/** The function owning `path`: the longest matching prefix wins. */
+/** The function owning `path`: a matching pattern first, else the longest matching prefix. */
 export function route(path: string): FunctionDef | undefined {
+  for (const f of functions) if (f.patterns?.some((p) => p.regex.test(path))) return f;
   let best: FunctionDef | undefined;
   let bestLen = -1;
   for (const f of functions) {

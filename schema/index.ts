@@ -6,3 +6,4 @@ export * from "./tags";
 export * from "./events";
 export * from "./jobs";
 export * from "./assistants";
+export * from "./summaries";

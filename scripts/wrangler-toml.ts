@@ -36,12 +36,27 @@ export interface FunctionLike {
   name: string;
   main: string;
   prefixes: string[];
+  /** Paths inside another function's prefix (functions/registry.ts): reached through a service binding. */
+  patterns?: { path: string }[];
+}
+
+/** The service binding a Worker forwards another function's paths through: FN_<NAME>. */
+export const serviceBindingName = (fn: string) => `FN_${fn.toUpperCase().replace(/[^A-Z0-9]+/g, "_")}`;
+
+/** The function whose prefix covers `path` (longest prefix), as the edge routes it. */
+function prefixOwner(fns: FunctionLike[], path: string): FunctionLike | undefined {
+  let best: FunctionLike | undefined;
+  let len = -1;
+  for (const f of fns) for (const p of f.prefixes) if ((path === p || path.startsWith(`${p}/`)) && p.length > len) [best, len] = [f, p.length];
+  return best;
 }
 
 export interface WorkerEnvConfig {
   name: string;
   main: string;
   routes: { pattern: string; zone_name: string }[];
+  /** Service bindings to the functions whose pattern paths this one's routes receive. */
+  services?: { binding: string; service: string }[];
   vars: Record<string, string>;
   assets?: { directory: string; binding: string };
 }
@@ -59,6 +74,18 @@ export function wranglerConfig(fns: FunctionLike[], opts: EdgeOptions) {
       vars: { ENVIRONMENT: "production", PUBLIC_BASE_URL: `https://${opts.host}`, ...(extra.vars ?? {}) },
       ...(extra.assets ? { assets: extra.assets } : {}),
     };
+  }
+  // Cloudflare route patterns only end in `*` (no wildcard mid-path), so a function's pattern
+  // path (/v1/conversations/{id}/suggest) arrives at the Worker owning the enclosing prefix,
+  // which forwards it through a service binding to the function that answers it.
+  for (const f of fns) {
+    for (const p of f.patterns ?? []) {
+      const owner = prefixOwner(fns, p.path.replace(/\{[^}]+\}/g, "x"));
+      if (!owner || owner.name === f.name) continue;
+      const e = env[owner.name]!;
+      const binding = { binding: serviceBindingName(f.name), service: `parley-${f.name}` };
+      if (!e.services?.some((b) => b.binding === binding.binding)) e.services = [...(e.services ?? []), binding];
+    }
   }
   return {
     name: "parley",
@@ -91,6 +118,11 @@ export function renderWranglerToml(fns: FunctionLike[], opts: EdgeOptions): stri
     out.push("", `[env.${key}]`, `name = ${str(e.name)}`, `main = ${str(e.main)}`, "routes = [");
     for (const r of e.routes) out.push(`  { pattern = ${str(r.pattern)}, zone_name = ${str(r.zone_name)} },`);
     out.push("]");
+    if (e.services?.length) {
+      out.push("services = [");
+      for (const b of e.services) out.push(`  { binding = ${str(b.binding)}, service = ${str(b.service)} },`);
+      out.push("]");
+    }
     if (e.assets) out.push("", `[env.${key}.assets]`, `directory = ${str(e.assets.directory)}`, `binding = ${str(e.assets.binding)}`);
     out.push("", `[env.${key}.vars]`, ...Object.entries(e.vars).map(([k, v]) => `${k} = ${str(v)}`));
   }

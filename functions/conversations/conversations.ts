@@ -170,7 +170,7 @@ export const conversationsRouter = createRouter()
   })
   .openapi(create, async (c) => {
     const p = c.var.principal;
-    const row = await createConversation(c.var.services.db, p.workspaceId, c.req.valid("json"), actorOf(p));
+    const row = await createConversation(c.var.services.db, p.workspaceId, c.req.valid("json"), actorOf(p), c.var.services.queue);
     return c.json(conversationJson(row, []), 201);
   })
   .openapi(get, async (c) => {

@@ -8,7 +8,10 @@ import { newId } from "../../lib/ids";
 import { iso } from "../../lib/openapi";
 import { offsetOf, type Page, type SortSpec } from "../../lib/pagination";
 import { agents, type CONVERSATION_STATUSES, contacts, conversations, sessions } from "../../schema";
+import type { Queue } from "../../lib/queue";
+import type { SummaryRow } from "../../schema";
 import { stripSentinels } from "./search.service";
+import { insertSummaryRequest, publishSummary, type SummaryOptions } from "./summaries.service";
 import { hasTagCondition, normalizeTagName, tagsOf } from "../tags/service";
 
 export type ConversationRow = typeof conversations.$inferSelect;
@@ -218,20 +221,16 @@ export interface CreateInput {
 }
 
 /**
- * Marks a conversation as waiting for its AI summary and records that it was asked for.
- * Issue 5 (summaries) hooks here: after this, publish the summary job (lib/queue →
- * /jobs/summaries) with the conversation id, so the job moves processing_status to
- * completed (summary filled) or failed. Until then nothing completes it: no fake summary.
+ * Marks a conversation as waiting for its AI summary and records the request (a summaries row,
+ * processing). Runs in the caller's transaction; publish the job with `publishSummary`
+ * (summaries.service.ts) once that transaction has committed.
  */
-export async function requestSummary(tx: Db, workspaceId: string, conversationId: string, actor: string): Promise<void> {
-  await tx
-    .update(conversations)
-    .set({ processingStatus: "processing" })
-    .where(and(eq(conversations.workspaceId, workspaceId), eq(conversations.id, conversationId)));
-  await recordEvent(tx, workspaceId, "summary.requested", { type: "conversation", id: conversationId }, actor, { conversation_id: conversationId });
+export async function requestSummary(tx: Db, workspaceId: string, conversationId: string, actor: string, opts: SummaryOptions = {}): Promise<SummaryRow> {
+  return insertSummaryRequest(tx, workspaceId, conversationId, opts, actor);
 }
 
-export async function createConversation(db: Db, workspaceId: string, input: CreateInput, actor: string): Promise<ConversationRow> {
+/** With content, the summary job is published after the commit (a failed publish marks the summary failed). */
+export async function createConversation(db: Db, workspaceId: string, input: CreateInput, actor: string, queue: Queue): Promise<ConversationRow> {
   // Referenced ids must be this workspace's. Channels and assistants have no tables yet
   // (their areas add them); their ids are checked for shape only until then.
   let contactId = input.contact_id ?? null;
@@ -242,7 +241,8 @@ export async function createConversation(db: Db, workspaceId: string, input: Cre
     // A session already linked to a contact lends it the contact when none was given.
     contactId ??= session.contactId;
   }
-  return db.transaction(async (tx) => {
+  let requested: SummaryRow | undefined;
+  const created = await db.transaction(async (tx) => {
     const id = newId("conv");
     const [row] = await tx
       .insert(conversations)
@@ -266,11 +266,13 @@ export async function createConversation(db: Db, workspaceId: string, input: Cre
       has_content: Boolean(input.content),
     });
     if (input.content) {
-      await requestSummary(tx, workspaceId, id, actor);
+      requested = await requestSummary(tx, workspaceId, id, actor);
       return { ...row!, processingStatus: "processing" as const };
     }
     return row!;
   });
+  if (requested && !(await publishSummary(db, queue, requested)).ok) return { ...created, processingStatus: "failed" };
+  return created;
 }
 
 /** Agents reading a conversation mark it read; API keys (server polling) do not. */

@@ -1,6 +1,7 @@
 // The summaries job: summarises one conversation with the LLM and stores the summary.
 import { z } from "@hono/zod-openapi";
 import { createJobApp } from "../../lib/jobs";
+import { summarize } from "./summarize";
 
 export const SummaryPayload = z.object({
   workspace_id: z.string().min(1).max(100).openapi({ example: "ws_01jd3k9v6q8f2m4x7c5b0n1p2r" }),
@@ -12,10 +13,11 @@ export type SummaryPayload = z.infer<typeof SummaryPayload>;
 export const app = createJobApp(
   "summaries",
   SummaryPayload,
-  // The summary work is filled in by the summaries area; until then the run is recorded only.
-  async () => ({}),
+  // The model call runs inside the run's transaction (see summarize.ts): once per logical job.
+  async (tx, payload, meta) => summarize(tx, meta.services.llm, payload, meta),
   {
     summary: "Summarise a conversation",
-    description: "Generates the AI summary of one conversation (sentiment, topics, action items) and moves the summary from processing to completed or failed.",
+    description:
+      "Generates the AI summary of one conversation (title, content, sentiment, topics, action items) from its content and messages (notes left out, ~24,000 characters: the start and the most recent messages), stores it on the summary and the conversation, and moves both from processing to completed or failed. A provider failure is answered 503 (QStash retries) until the last attempt, which records the summary as failed with the error.",
   },
 );

@@ -24,7 +24,10 @@ describe("POST /v1/conversations", () => {
     const types = (await eventsOf(h, r.body.id)).map((e) => e.type).sort();
     expect(types).toEqual(["conversation.created", "summary.requested"]);
     const got = await h.call("GET", `/v1/conversations/${r.body.id}`, { token: t.token });
-    expect(got.body).toMatchObject({ processing_status: "processing", summary: null, content: "Customer: broken. Agent: refunded." });
+    expect(got.body).toMatchObject({ content: "Customer: broken. Agent: refunded." });
+    // The summary job runs in the background (tests/summaries): processing until it completes, then filled.
+    if (got.body.processing_status === "processing") expect(got.body.summary).toBeNull();
+    else expect(got.body).toMatchObject({ processing_status: "completed", summary: { style: "concise" } });
   });
 
   it("links a contact and a session of the workspace; the session lends its contact", async () => {
@@ -72,7 +75,8 @@ describe("GET /v1/conversations/{id}", () => {
     expect(r.body.contact).toMatchObject({ id: ct, name: "Ada", email: "ada@example.com", phone: null, attributes: {} });
     expect(r.body.tags).toEqual([expect.objectContaining({ name: "vip", id: expect.stringMatching(/^tag_/) })]);
     expect(r.body.attachments).toEqual([]);
-    expect(r.body.summary).toBeNull();
+    // null while the summary job runs, the summary once it completed (tests/summaries).
+    expect(r.body.summary === null || typeof r.body.summary.content === "string").toBe(true);
   });
 
   it("resets unread_count for agents, not for API keys", async () => {
