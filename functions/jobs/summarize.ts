@@ -7,7 +7,7 @@
 import { and, asc, desc, eq, inArray } from "drizzle-orm";
 import { z } from "zod";
 import type { Tx } from "../../lib/db";
-import { JobFailure, type JobMeta } from "../../lib/jobs";
+import type { JobMeta } from "../../lib/jobs";
 import { type ChatMessage, type Llm, LlmError, type LlmUsage } from "../../lib/llm";
 import { analyze, estimateTokens } from "../../lib/llm-offline";
 import { type ConversationSummary, conversations, messages, type SummaryRow, summaries } from "../../schema";
@@ -134,15 +134,15 @@ export async function summarize(tx: Tx, llm: Llm, payload: { workspace_id: strin
     .from(summaries)
     .where(and(eq(summaries.workspaceId, payload.workspace_id), eq(summaries.id, payload.summary_id), eq(summaries.conversationId, payload.conversation_id)))
     .limit(1);
-  // Gone with its conversation (deleted meanwhile): nothing to do, and retrying cannot help.
-  if (!s) throw new JobFailure("The summary no longer exists (its conversation was deleted).", "not_found");
+  // Gone with its conversation (deleted meanwhile): nothing left to do, which is done.
+  if (!s) return { status: "skipped", reason: "the summary no longer exists (its conversation was deleted)" };
   if (s.status !== "processing") return { status: "skipped", reason: `the summary is already ${s.status}` };
   const [conv] = await tx
     .select({ content: conversations.content })
     .from(conversations)
     .where(and(eq(conversations.workspaceId, s.workspaceId), eq(conversations.id, s.conversationId)))
     .limit(1);
-  if (!conv) throw new JobFailure("The conversation no longer exists.", "not_found");
+  if (!conv) return { status: "skipped", reason: "the conversation no longer exists" };
   const parts = await loadParts(tx, s.workspaceId, s.conversationId);
 
   if (!conv.content?.trim() && !parts.length) {

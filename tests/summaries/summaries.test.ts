@@ -165,3 +165,33 @@ describe("security", () => {
     expectError(await h.call("POST", `/v1/conversations/${conv.id}/summaries`, { token: key, body: {} }), 403, "forbidden");
   });
 });
+
+describe("the job", () => {
+  it("a conversation deleted before its job runs: the job is a no-op", async () => {
+    const t = await h.signUp();
+    const queue = h.services.queue;
+    const publish = queue.publish;
+    const held: Array<Parameters<typeof publish>> = [];
+    // Hold the publish back until the conversation is gone.
+    queue.publish = async (...args) => {
+      held.push(args);
+      return { messageId: "msg_held", key: "held", deduplicated: false };
+    };
+    let id: string;
+    try {
+      id = (await newConversation(h, t, { content: CONTENT })).id;
+    } finally {
+      queue.publish = publish;
+    }
+    expect(held).toHaveLength(1);
+    expect((await h.call("DELETE", `/v1/conversations/${id}`, { token: t.token })).status).toBe(200);
+    const [job, payload, opts] = held[0]!;
+    const sent = await publish(job, payload, opts);
+    const { runsOf, eventually } = await import("../jobs/helpers");
+    const [run] = await eventually(async () => {
+      const runs = await runsOf(h.services.db, "summaries", sent.key);
+      return runs.length ? runs : undefined;
+    });
+    expect(run).toMatchObject({ status: "completed", result: { status: "skipped" } });
+  });
+});
