@@ -71,7 +71,7 @@ export async function insertSummaryRequest(tx: Db, workspaceId: string, conversa
 }
 
 /** Marks a summary failed, and its conversation too unless a newer summary was requested since. */
-export async function markSummaryFailed(db: Db, s: Pick<SummaryRow, "id" | "workspaceId" | "conversationId" | "createdAt">, error: string): Promise<void> {
+export async function markSummaryFailed(db: Db, s: Pick<SummaryRow, "id" | "workspaceId" | "conversationId">, error: string): Promise<void> {
   await db
     .update(summaries)
     .set({ status: "failed", error: error.slice(0, 2000), completedAt: new Date() })
@@ -83,8 +83,9 @@ export async function markSummaryFailed(db: Db, s: Pick<SummaryRow, "id" | "work
 }
 
 /** True while `s` is the conversation's latest summary request (an older job must not overwrite a newer one). */
-export function noNewerSummary(s: Pick<SummaryRow, "id" | "workspaceId" | "conversationId" | "createdAt">) {
-  return sql`not exists (select 1 from ${summaries} where ${summaries.workspaceId} = ${s.workspaceId} and ${summaries.conversationId} = ${s.conversationId} and (${summaries.createdAt}, ${summaries.id}) > (${s.createdAt.toISOString()}::timestamptz, ${s.id}))`;
+export function noNewerSummary(s: Pick<SummaryRow, "id" | "workspaceId" | "conversationId">) {
+  // Compared with the row's own created_at (microseconds), not the JavaScript Date (milliseconds).
+  return sql`not exists (select 1 from summaries as newer where newer.workspace_id = ${s.workspaceId} and newer.conversation_id = ${s.conversationId} and newer.id <> ${s.id} and (newer.created_at, newer.id) > (select mine.created_at, mine.id from summaries as mine where mine.id = ${s.id}))`;
 }
 
 export const PUBLISH_FAILED = "The summary job could not be queued (the job queue is unavailable). Request a new summary to try again.";

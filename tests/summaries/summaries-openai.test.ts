@@ -72,10 +72,12 @@ describe("summaries on an OpenAI-compatible provider", () => {
     const t = await h.signUp();
     fake.setDefault({ status: 500 });
     const conv = await newConversation(h, t, { content: CONTENT });
-    await poll(async () => summaryCalls().length >= 1 && true, "the first attempt");
-    // Attempts 2 and 3 fall due on QStash's backoff (~12 s, then ~2.5 min): move its clock.
+    // Attempts 2 and 3 fall due on QStash's backoff (~12 s, then ~2.5 min): once the failed
+    // attempt is queued again, move its clock.
+    const requeued = (retried: number) => poll(async () => qstash.pending().some((m) => m.url.endsWith("/jobs/summaries") && m.body.length > 0 && m.retried === retried), `retry ${retried} queued`);
+    await requeued(1);
     qstash.advance(15_000);
-    await poll(async () => summaryCalls().length >= 2 && true, "the second attempt");
+    await requeued(2);
     qstash.advance(200_000);
     const done = await settledConversation(h, t, conv.id);
     expect(done.processing_status).toBe("failed");
