@@ -38,7 +38,10 @@ then: CLOUDFLARE_API_TOKEN=… npm run deploy   (or --dry-run to bundle without 
 }
 
 copyDocsAssets();
-for (const f of selected) {
+// A service binding must name a Worker that exists: functions that others forward paths to
+// (registry `patterns`, e.g. chat) are deployed first.
+const ordered = [...selected].sort((a, b) => Number(Boolean(b.patterns?.length)) - Number(Boolean(a.patterns?.length)));
+for (const f of ordered) {
   console.log(`\n== ${f.name} → parley-${f.name}`);
   const r = spawnSync(process.execPath, [join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js"), "deploy", "--env", f.name, ...(dryRun ? ["--dry-run"] : [])], {
     cwd: ROOT,
