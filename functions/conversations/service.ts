@@ -140,9 +140,15 @@ function listStatements(db: Db, f: ListFilters, sort: SortSpec<ConversationSort>
   const present = new Set(FILTER_NAMES.filter((k) => f[k] !== undefined));
   const key = `${[...present].join(",")}|${sort.field}|${sort.direction}`;
   let byShape = PREPARED.get(db);
-  if (!byShape) PREPARED.set(db, (byShape = new Map()));
+  if (!byShape) {
+    byShape = new Map();
+    PREPARED.set(db, byShape);
+  }
   let stmts = byShape.get(key);
-  if (!stmts) byShape.set(key, (stmts = prepareList(db, present, sort)));
+  if (!stmts) {
+    stmts = prepareList(db, present, sort);
+    byShape.set(key, stmts);
+  }
   return stmts;
 }
 

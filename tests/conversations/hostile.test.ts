@@ -114,7 +114,11 @@ describe("hostile input at every conversations route", () => {
   it("whole bodies of the wrong type, malformed JSON, metadata too big or too deep", async () => {
     const deep: Record<string, unknown> = {};
     let cur = deep;
-    for (let i = 0; i < 200; i++) cur = (cur.a = {}) as Record<string, unknown>;
+    for (let i = 0; i < 200; i++) {
+      const next: Record<string, unknown> = {};
+      cur.a = next;
+      cur = next;
+    }
     const bodies: unknown[] = [null, [], "string", 42, { metadata: { big: HUGE } }, { title: "x", metadata: deep }, { title: "x", metadata: Object.fromEntries(Array.from({ length: 80 }, (_, i) => [`k${i}`, i])) }];
     for (const route of BODIES) {
       for (const b of bodies) expectSane(await h.call(route.method, route.path(), { token: t.token, body: b }), `${route.method} ${route.path()} body=${JSON.stringify(b).slice(0, 30)}`);
