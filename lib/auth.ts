@@ -36,6 +36,13 @@ const PUBLIC_ROUTES: ReadonlyArray<[string, RegExp]> = [
   ["POST", /^\/v1\/auth\/(token|refresh|revoke|login|logout)\/?$/],
 ];
 
+// POSTs that only read (a search takes its query as a body): the `read` scope is enough.
+const READ_ONLY_POSTS: readonly RegExp[] = [/^\/v1\/conversations\/search\/?$/];
+
+export function isReadOnlyPost(method: string, path: string): boolean {
+  return method === "POST" && READ_ONLY_POSTS.some((re) => re.test(path));
+}
+
 export function isPublicRoute(method: string, path: string): boolean {
   return PUBLIC_ROUTES.some(([m, re]) => m === method && re.test(path));
 }
@@ -144,7 +151,7 @@ export const authenticate = createMiddleware<AppEnv>(async (c, next) => {
   }
 
   if (principal.via === "api_key") {
-    const needed: Scope = UNSAFE.has(c.req.method) ? "write" : "read";
+    const needed: Scope = UNSAFE.has(c.req.method) && !isReadOnlyPost(c.req.method, path) ? "write" : "read";
     if (!principal.scopes.includes(needed) && !principal.scopes.includes("admin")) {
       throw new ApiError("forbidden", `This API key lacks the \`${needed}\` scope.`);
     }

@@ -8,7 +8,6 @@ import type { AppEnv, Env } from "./env";
 import { errorResponse } from "./errors";
 import { newId } from "./ids";
 import { type Kv, upstashKv } from "./kv";
-import { type Queue, qstashQueue } from "./queue";
 import { type Config, lazy, type ServiceProvider, type ServiceRequestContext, type Services } from "./services";
 
 const RequiredBindings = z.object({
@@ -33,7 +32,7 @@ export function workerConfig(env: Env): Config {
 }
 
 /** Builds services lazily: a request that never touches the database opens no connection. */
-export function workerServices(extra?: ExtraServices): ServiceProvider {
+export function workerServices(...extras: ExtraServices[]): ServiceProvider {
   return (ctx) => {
     const { env } = ctx;
     const base = { config: workerConfig(env), waitUntil: ctx.waitUntil } as Services;
@@ -51,17 +50,15 @@ export function workerServices(extra?: ExtraServices): ServiceProvider {
       return db;
     });
     lazy(base, "kv", (): Kv => upstashKv(env.UPSTASH_REDIS_REST_URL!, env.UPSTASH_REDIS_REST_TOKEN!));
-    lazy(base, "queue", (): Queue =>
-      qstashQueue({ baseUrl: env.QSTASH_URL || "https://qstash.upstash.io", token: env.QSTASH_TOKEN ?? "", publicBaseUrl: () => base.config.publicBaseUrl }),
-    );
-    extra?.(base, ctx);
+    for (const add of extras) add(base, ctx);
     return base;
   };
 }
 
-export function createWorker(app: Hono<AppEnv>, extra?: ExtraServices) {
+/** `extras` add the services only some functions need (queue, llm), so only they bundle them. */
+export function createWorker(app: Hono<AppEnv>, ...extras: ExtraServices[]) {
   let checked: string | null | undefined;
-  const provider = workerServices(extra);
+  const provider = workerServices(...extras);
   return {
     fetch(request: Request, env: Env, ctx: ExecutionContext) {
       if (checked === undefined) {

@@ -4,10 +4,11 @@
 // through the FN_CHAT service binding (generated into wrangler.toml from functions/registry.ts).
 import type { Env } from "../../lib/env";
 import { createWorker } from "../../lib/worker";
+import { withQueue } from "../../lib/worker-queue";
 import { SUGGEST_PATH } from "../chat/suggest-path";
 import { app } from "./app";
 
-const worker = createWorker(app);
+const worker = createWorker(app, withQueue);
 
 interface Forwarding {
   FN_CHAT?: { fetch(req: Request): Promise<Response> };

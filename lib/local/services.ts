@@ -33,6 +33,8 @@ export interface LocalOptions {
    * no socket needed, as in the test harness) or "http" (the local server, once it listens).
    */
   jobDelivery?: "in-process" | "http";
+  /** A file written by writePgliteTemplate: an in-memory PGlite starts from it (tests). */
+  pgliteTemplate?: string;
 }
 
 export interface LocalServices {
@@ -48,7 +50,7 @@ export interface LocalServices {
   close(): Promise<void>;
 }
 
-async function openDatabase(dataDir: string | null, env: LocalOptions["env"] = {}) {
+async function openDatabase(dataDir: string | null, env: LocalOptions["env"] = {}, pgliteTemplate?: string) {
   if (env.DATABASE_URL) {
     const { neonConfig } = await import("@neondatabase/serverless");
     neonConfig.webSocketConstructor = ws;
@@ -75,7 +77,12 @@ async function openDatabase(dataDir: string | null, env: LocalOptions["env"] = {
   const { migrate } = await import("drizzle-orm/pglite/migrator");
   // pg_trgm: the search migration indexes contacts' name, email and phone by trigrams.
   const { pg_trgm } = await import("@electric-sql/pglite/contrib/pg_trgm");
-  const client = dataDir ? new PGlite(join(dataDir, "pglite"), { extensions: { pg_trgm } }) : new PGlite({ extensions: { pg_trgm } });
+  // An in-memory database may start from a template (a dump of an already-migrated one): that
+  // skips initdb, the slowest part of starting PGlite (tests use it, see tests/support).
+  const template = !dataDir && pgliteTemplate && existsSync(pgliteTemplate) ? new Blob([readFileSync(pgliteTemplate)]) : undefined;
+  const client = dataDir
+    ? new PGlite(join(dataDir, "pglite"), { extensions: { pg_trgm } })
+    : new PGlite({ extensions: { pg_trgm }, ...(template ? { loadDataDir: template } : {}) });
   const db = drizzle({ client, schema }) as unknown as Database;
   await migrate(db as never, { migrationsFolder: MIGRATIONS_DIR });
   return { db, describe: dataDir ? `PGlite in ${join(dataDir, "pglite")}` : "PGlite in memory", close: () => client.close() };
@@ -90,6 +97,15 @@ async function openKv(env: LocalOptions["env"] = {}) {
     return { kv: upstashKv(rest.url, rest.token), describe: `redis-server via Upstash REST adapter (${env.REDIS_URL})`, close: rest.close };
   }
   return { kv: memoryKv(), describe: "in-process", close: async () => {} };
+}
+
+/** Writes a dump of a freshly migrated in-memory PGlite to `file` (a template for openDatabase). */
+export async function writePgliteTemplate(file: string): Promise<void> {
+  const { db, close } = await openDatabase(null, {});
+  const client = (db as unknown as { $client: { dumpDataDir(c: "gzip"): Promise<Blob> } }).$client;
+  const dump = await client.dumpDataDir("gzip");
+  writeFileSync(file, new Uint8Array(await dump.arrayBuffer()));
+  await close();
 }
 
 /** The JWT secret: from the environment, else generated once and kept in DATA_DIR. */
@@ -118,7 +134,7 @@ function qstashSigningKeys(dataDir: string | null, env: LocalOptions["env"] = {}
 export async function createLocalServices(opts: LocalOptions): Promise<LocalServices> {
   const env = opts.env ?? {};
   if (opts.dataDir) mkdirSync(opts.dataDir, { recursive: true });
-  const database = await openDatabase(opts.dataDir, env);
+  const database = await openDatabase(opts.dataDir, env, opts.pgliteTemplate);
   const redis = await openKv(env);
   const config: Config = {
     environment: opts.environment ?? "development",

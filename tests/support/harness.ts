@@ -1,7 +1,7 @@
 // The test harness: the whole API on local services (PGlite in memory by default; real
 // PostgreSQL through the Neon driver when DATABASE_URL is set; real Redis when REDIS_URL is),
 // called in-process through the same dispatch as the local server.
-import { afterAll } from "vitest";
+import { afterAll, inject } from "vitest";
 import { createDispatch, type Dispatch } from "../../lib/local/dispatch";
 import { createLocalServices, type LocalServices } from "../../lib/local/services";
 
@@ -42,7 +42,7 @@ export const unique = (label = "t") => `${label}-${Date.now().toString(36)}-${(c
 
 export async function createHarness(envOverrides: Record<string, string> = {}): Promise<Harness> {
   const env = { ...pick(process.env, ["DATABASE_URL", "REDIS_URL", "NEON_WS_PROXY"]), RATE_LIMIT_PER_MINUTE: "100000", ...envOverrides };
-  const services = await createLocalServices({ dataDir: null, env, environment: "test" });
+  const services = await createLocalServices({ dataDir: null, env, environment: "test", pgliteTemplate: inject("pgliteTemplate") || undefined });
   const dispatch = createDispatch(services.provider, env);
   afterAll(() => services.close());
 
