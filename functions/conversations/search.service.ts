@@ -100,34 +100,66 @@ export function searchWhere(workspaceId: string, tsquery: string | null, f: Sear
 }
 
 /**
- * One page of hits and the total. Relevance: every match is ranked (that is what ordering by
- * rank means), the page is cut, and only then are snippets built. Date sorts: the page is cut
- * first (the created_at index can serve it), so only its rows are ranked and headlined.
+ * How much work one search may do, whatever the data. A relevance order ranks at most
+ * `rankWindow` matches: when more conversations match, the most recent `rankWindow` of them are
+ * ranked (found newest first through the (workspace_id, created_at) index, which stops as soon
+ * as it has them) and pages past them are empty. `total` is exact up to `countCap` matches (or,
+ * under a date sort, as deep as the page asked for); beyond that it is the planner's estimate
+ * and `totalExact` is false.
  */
-export async function searchConversations(db: Db, workspaceId: string, q: CompiledQuery, f: SearchFilters, sort: SearchSort, page: Page): Promise<{ total: number; hits: SearchHit[] }> {
-  if (!q.searchable) return { total: 0, hits: [] };
+export interface SearchLimits {
+  rankWindow: number;
+  countCap: number;
+}
+export const SEARCH_LIMITS: SearchLimits = { rankWindow: 1000, countCap: 1000 };
+
+export interface SearchResult {
+  total: number;
+  totalExact: boolean;
+  /** How many pages can hold hits: under relevance at most rankWindow / per_page. */
+  totalPages: number;
+  hits: SearchHit[];
+}
+
+/**
+ * One page of hits and the total, in one statement. A window of matches is taken in date order
+ * (newest first for relevance) with one row more than needed, which says whether there are more:
+ * relevance ranks the window and cuts the page from it; date sorts cut the page from the window.
+ * Only the page's rows get a snippet.
+ */
+export async function searchConversations(
+  db: Db,
+  workspaceId: string,
+  q: CompiledQuery,
+  f: SearchFilters,
+  sort: SearchSort,
+  page: Page,
+  limits: SearchLimits = SEARCH_LIMITS,
+): Promise<SearchResult> {
+  if (!q.searchable) return { total: 0, totalExact: true, totalPages: 1, hits: [] };
   const where = searchWhere(workspaceId, q.tsquery, f);
   const limit = page.per_page;
   const offset = offsetOf(page);
   const tsq = q.tsquery === null ? null : sql`${q.tsquery}::tsquery`;
-  const rank = tsq ? sql`ts_rank_cd(${RANK}, c.search_vector, ${tsq}, ${sql.raw(String(RANK_NORMALIZATION))})` : sql`1.0::float4`;
+  const rankOf = (alias: string) => (tsq ? sql`ts_rank_cd(${RANK}, ${sql.raw(alias)}.search_vector, ${tsq}, ${sql.raw(String(RANK_NORMALIZATION))})` : sql`1.0::float4`);
+  const byRank = sort === "relevance" && tsq !== null;
+  const dir = sql.raw(sort === "created_at" ? "asc" : "desc");
 
-  let pageSql: SQL;
-  let total: Promise<number> | null = null;
-  if (sort === "relevance" && tsq) {
-    pageSql = sql`select c.id, c.created_at, ${rank} as rank, count(*) over () as total
-      from conversations c where ${where}
-      order by rank desc, c.created_at desc, c.id desc limit ${limit} offset ${offset}`;
-  } else {
-    const dir = sql.raw(sort === "created_at" ? "asc" : "desc");
-    pageSql = sql`select c.id, c.created_at from conversations c where ${where}
-      order by c.created_at ${dir}, c.id ${dir} limit ${limit} offset ${offset}`;
-    total = countMatches(db, where);
-  }
+  // Relevance: the newest rankWindow matches (+1); date sorts: as deep as the page (+1), at least countCap (+1).
+  const windowSize = byRank ? limits.rankWindow : Math.max(limits.countCap, offset + limit);
+  const window = sql`select c.id, c.created_at${byRank ? sql`, ${rankOf("c")} as rank` : sql``}
+    from conversations c where ${where}
+    order by c.created_at ${dir}, c.id ${dir} limit ${windowSize + 1}`;
+  const pageSql = byRank
+    ? sql`select w.id, w.created_at, w.rank from (
+          select w.*, row_number() over (order by w.created_at desc, w.id desc) as pos from w) w
+        where w.pos <= ${limits.rankWindow}
+        order by w.rank desc, w.created_at desc, w.id desc limit ${limit} offset ${offset}`
+    : sql`select w.id, w.created_at from w order by w.created_at ${dir}, w.id ${dir} limit ${limit} offset ${offset}`;
 
   const cfg = sql`${q.config}::regconfig`;
-  const order = sort === "relevance" && tsq ? sql`p.rank desc, p.created_at desc, p.id desc` : sql.raw(`p.created_at ${sort === "created_at" ? "asc" : "desc"}, p.id ${sort === "created_at" ? "asc" : "desc"}`);
-  const rankOut = sort === "relevance" && tsq ? sql`p.rank` : tsq ? sql`ts_rank_cd(${RANK}, c.search_vector, ${tsq}, ${sql.raw(String(RANK_NORMALIZATION))})` : sql`1.0::float4`;
+  const order = byRank ? sql`p.rank desc, p.created_at desc, p.id desc` : sql`p.created_at ${dir}, p.id ${dir}`;
+  const rankOut = byRank ? sql`p.rank` : rankOf("c");
   // The text a snippet is cut from: title, summary, content and the first few matching messages.
   const matchingMessages = tsq
     ? sql`(select string_agg(left(m.content, 2000), ' … ') from (
@@ -140,34 +172,51 @@ export async function searchConversations(db: Db, workspaceId: string, q: Compil
     ? sql`ts_headline(${cfg}, ${cleanDoc}, ${tsq}, ${HEADLINE_OPTIONS})`
     : sql`left(translate(translate(concat_ws(' … ', c.summary->>'content', left(c.content, 2000), c.title), ${`${MARK_START}${MARK_STOP}${LT}${GT}`}, ''), '<>', ${`${LT}${GT}`}), 240)`;
 
+  // The left join keeps one row (with the window's size) even when the page is empty.
   const result = await db.execute(
-    sql`with p as materialized (${pageSql})
-      select p.id, c.title, c.status, c.source, c.created_at, ${rankOut} as rank, ${snippet} as snippet${sort === "relevance" && tsq ? sql`, p.total` : sql``}
-      from p join conversations c on c.id = p.id
-      order by ${order}`,
+    sql`with w as materialized (${window}), p as materialized (${pageSql})
+      select n.window_rows, x.* from (select count(*)::int as window_rows from w) n
+      left join lateral (
+        select p.id, c.title, c.status, c.source, c.created_at, ${rankOut} as rank, ${snippet} as snippet
+        from p join conversations c on c.id = p.id
+        order by ${order}) x on true`,
   );
-  const rows = rowsOf<{ id: string; title: string; status: string; source: string; created_at: string | Date; rank: number; snippet: string | null; total?: number }>(result);
-  let n: number;
-  if (total) n = await total;
-  else if (rows.length) n = Number(rows[0]!.total);
-  else n = page.page > 1 ? await countMatches(db, where) : 0;
+  type Row = { window_rows: number; id: string | null; title: string; status: string; source: string; created_at: string | Date; rank: number; snippet: string | null };
+  const rows = rowsOf<Row>(result);
+  const windowRows = Number(rows[0]?.window_rows ?? 0);
+  const complete = windowRows <= windowSize;
+  const total = complete ? windowRows : Math.max(windowSize + 1, await estimateMatches(db, where));
+  const reachable = byRank ? Math.min(total, limits.rankWindow) : total;
   return {
-    total: n,
-    hits: rows.map((r) => ({
-      id: r.id,
-      title: r.title,
-      snippet: renderSnippet(r.snippet ?? ""),
-      score: scoreOf(Number(r.rank)),
-      status: r.status,
-      source: r.source,
-      created_at: new Date(r.created_at).toISOString(),
-    })),
+    total,
+    totalExact: complete,
+    totalPages: Math.max(1, Math.ceil(reachable / limit)),
+    hits: rows
+      .filter((r) => r.id !== null)
+      .map((r) => ({
+        id: r.id!,
+        title: r.title,
+        snippet: renderSnippet(r.snippet ?? ""),
+        score: scoreOf(Number(r.rank)),
+        status: r.status,
+        source: r.source,
+        created_at: new Date(r.created_at).toISOString(),
+      })),
   };
 }
 
-async function countMatches(db: Db, where: SQL): Promise<number> {
-  const r = await db.execute(sql`select count(*)::int as n from conversations c where ${where}`);
-  return Number(rowsOf<{ n: number }>(r)[0]?.n ?? 0);
+/**
+ * The planner's estimate of how many conversations match (from the column statistics, including
+ * the tsvector's most common lexemes): counting 40,000 matches exactly costs hundreds of
+ * milliseconds, estimating them well under one.
+ */
+async function estimateMatches(db: Db, where: SQL): Promise<number> {
+  const r = await db.execute(sql`explain (format json) select 1 from conversations c where ${where}`);
+  const row = rowsOf<Record<string, unknown>>(r)[0];
+  const raw = row ? Object.values(row)[0] : null;
+  const plan = (typeof raw === "string" ? JSON.parse(raw) : raw) as { Plan?: { "Plan Rows"?: number } }[] | null;
+  const n = Number(plan?.[0]?.Plan?.["Plan Rows"]);
+  return Number.isFinite(n) ? Math.round(n) : 0;
 }
 
 /** rank / (rank + 1) is in [0, 1); a match always scores above 0, and 4 decimals are plenty. */

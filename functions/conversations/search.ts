@@ -74,8 +74,15 @@ const SearchResult = z
     meta: z.object({
       page: z.number().int(),
       per_page: z.number().int(),
-      total: z.number().int(),
-      total_pages: z.number().int(),
+      total: z.number().int().openapi({
+        example: 42,
+        description: "How many conversations match: exact when `total_exact` is true; when more than 1,000 match, the planner's estimate (at least 1,001).",
+      }),
+      total_exact: z.boolean().openapi({ example: true, description: "False when `total` is an estimate (more than 1,000 matches)." }),
+      total_pages: z.number().int().openapi({
+        example: 3,
+        description: "Pages that can hold hits: under `relevance` at most 1,000 hits are ranked (see the route's description), so at most 1,000 / per_page pages.",
+      }),
       took_ms: z.number().openapi({ example: 4.2, description: "Time the server spent on the search, in milliseconds." }),
     }),
   })
@@ -87,7 +94,7 @@ const search = createRoute({
   tags: ["Conversations"],
   summary: "Search conversations",
   description:
-    "Full-text search (PostgreSQL, GIN-indexed) over each conversation's title (weighted highest), summary, content and messages, in the workspace's text-search language (`search_language` setting: `english`, with stemming, or `simple` for mixed languages). Messages are searchable as soon as they are stored. Ranked by cover density, normalized for length; `score` is rank/(rank+1). Only the first 60,000 characters of content and 20,000 of each message are indexed. A read: API keys with `write` scope (needed for any POST) may call it.",
+    "Full-text search (PostgreSQL, GIN-indexed) over each conversation's title (weighted highest), summary, content and messages, in the workspace's text-search language (`search_language` setting: `english`, with stemming, or `simple` for mixed languages). Messages are searchable as soon as they are stored. Ranked by cover density, normalized for length; `score` is rank/(rank+1). Relevance over very broad queries: when more than 1,000 conversations match, the 1,000 most recent matches are the ones ranked (best first) and paged; later pages are empty, and a `created_at`/`-created_at` sort pages through every match. `meta.total` is exact up to 1,000 matches and an estimate beyond (`meta.total_exact: false`). Only the first 60,000 characters of content and 20,000 of each message are indexed. A read: API keys with `write` scope (needed for any POST) may call it.",
   request: { body: jsonBody(SearchBody) },
   responses: { 200: jsonContent(SearchResult, "A page of hits, best first"), ...errorResponses(401, 403, 422) },
 });
@@ -114,12 +121,12 @@ export const searchRouter = createRouter().openapi(search, async (c) => {
   const workspaceId = c.var.principal.workspaceId;
   const q = await compileQuery(db, workspaceId, body.query);
   const page = { page: body.page, per_page: body.per_page };
-  const { total, hits } = await searchConversations(db, workspaceId, q, filters, body.sort, page);
+  const { total, totalExact, totalPages, hits } = await searchConversations(db, workspaceId, q, filters, body.sort, page);
   const took = Math.round((performance.now() - started) * 100) / 100;
   return c.json(
     {
       data: hits as z.infer<typeof SearchHit>[],
-      meta: { page: page.page, per_page: page.per_page, total, total_pages: Math.max(1, Math.ceil(total / page.per_page)), took_ms: took },
+      meta: { page: page.page, per_page: page.per_page, total, total_exact: totalExact, total_pages: totalPages, took_ms: took },
     },
     200,
   );
