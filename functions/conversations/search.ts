@@ -7,7 +7,10 @@ import { jsonBody, jsonContent } from "../../lib/openapi";
 import { MAX_PER_PAGE } from "../../lib/pagination";
 import { storableText } from "../../lib/safe-text";
 import { CONVERSATION_SOURCES, CONVERSATION_STATUSES } from "../../schema";
-import { compileQuery, dateBound, SEARCH_SORTS, type SearchFilters, searchConversations } from "./search.service";
+import { compileQuery, dateBound, SEARCH_LIMITS, SEARCH_SORTS, type SearchFilters, searchConversations } from "./search.service";
+
+const RANKED = SEARCH_LIMITS.rankWindow.toLocaleString("en");
+const CAP = SEARCH_LIMITS.countCap.toLocaleString("en");
 
 const UNSTORABLE = "Contains characters that cannot be stored (NUL or a lone surrogate).";
 const SENTIMENTS = ["positive", "neutral", "negative", "mixed"] as const;
@@ -76,12 +79,12 @@ const SearchResult = z
       per_page: z.number().int(),
       total: z.number().int().openapi({
         example: 42,
-        description: "How many conversations match: exact when `total_exact` is true; when more than 1,000 match, the planner's estimate (at least 1,001).",
+        description: `How many conversations match: exact when \`total_exact\` is true; when more than ${CAP} match (and the page is not deeper), the planner's estimate (at least ${CAP} + 1).`,
       }),
-      total_exact: z.boolean().openapi({ example: true, description: "False when `total` is an estimate (more than 1,000 matches)." }),
+      total_exact: z.boolean().openapi({ example: true, description: `False when \`total\` is an estimate (more than ${CAP} matches).` }),
       total_pages: z.number().int().openapi({
         example: 3,
-        description: "Pages that can hold hits: under `relevance` at most 1,000 hits are ranked (see the route's description), so at most 1,000 / per_page pages.",
+        description: `Pages that can hold hits: under \`relevance\` at most ${RANKED} hits are ranked (see the route's description), so at most ${RANKED} / per_page pages.`,
       }),
       took_ms: z.number().openapi({ example: 4.2, description: "Time the server spent on the search, in milliseconds." }),
     }),
@@ -94,7 +97,7 @@ const search = createRoute({
   tags: ["Conversations"],
   summary: "Search conversations",
   description:
-    "Full-text search (PostgreSQL, GIN-indexed) over each conversation's title (weighted highest), summary, content and messages, in the workspace's text-search language (`search_language` setting: `english`, with stemming, or `simple` for mixed languages). Messages are searchable as soon as they are stored. Ranked by cover density, normalized for length; `score` is rank/(rank+1). Relevance over very broad queries: when more than 1,000 conversations match, the 1,000 most recent matches are the ones ranked (best first) and paged; later pages are empty, and a `created_at`/`-created_at` sort pages through every match. `meta.total` is exact up to 1,000 matches and an estimate beyond (`meta.total_exact: false`). Only the first 60,000 characters of content and 20,000 of each message are indexed. A read: API keys with `write` scope (needed for any POST) may call it.",
+    `Full-text search (PostgreSQL, GIN-indexed) over each conversation's title (weighted highest), summary, content and messages, in the workspace's text-search language (\`search_language\` setting: \`english\`, with stemming, or \`simple\` for mixed languages). Messages are searchable as soon as they are stored. Ranked by cover density, normalized for length; \`score\` is rank/(rank+1). Relevance over very broad queries: when more than ${RANKED} conversations match, the ${RANKED} most recent matches are the ones ranked (best first) and paged; later pages are empty, and a \`created_at\`/\`-created_at\` sort pages through every match. \`meta.total\` is exact up to ${CAP} matches and an estimate beyond (\`meta.total_exact: false\`). Only the first 60,000 characters of content and 20,000 of each message are indexed. A read: API keys with \`write\` scope (needed for any POST) may call it.`,
   request: { body: jsonBody(SearchBody) },
   responses: { 200: jsonContent(SearchResult, "A page of hits, best first"), ...errorResponses(401, 403, 422) },
 });
