@@ -149,12 +149,12 @@ export async function run(_ctx: BenchContext): Promise<void> {
   try {
     const words = vocabulary(SEED);
     await buildCorpus(db, words);
-    const [size] = rows<{ convs: number; msgs: number; idx: string }>(
+    const [size] = rows<{ convs: number; msgs: number; idx: string; pairs: string }>(
       await db.execute(
-        sql`select (select count(*) from conversations where workspace_id = ${WORKSPACE})::int as convs, (select count(*) from messages where workspace_id = ${WORKSPACE})::int as msgs, pg_size_pretty(pg_relation_size('conversations_search_idx')) as idx`,
+        sql`select (select count(*) from conversations where workspace_id = ${WORKSPACE})::int as convs, (select count(*) from messages where workspace_id = ${WORKSPACE})::int as msgs, pg_size_pretty(pg_relation_size('conversations_search_idx')) as idx, pg_size_pretty(pg_relation_size('conversations_search_bigrams_idx')) as pairs`,
       ),
     );
-    console.log(`corpus: ${size!.convs.toLocaleString("en")} conversations, ${size!.msgs.toLocaleString("en")} messages, GIN index ${size!.idx}`);
+    console.log(`corpus: ${size!.convs.toLocaleString("en")} conversations, ${size!.msgs.toLocaleString("en")} messages, GIN index ${size!.idx}, phrase-pairs GIN ${size!.pairs}`);
 
     const table: string[][] = [];
     for (const k of kinds(words)) {

@@ -125,12 +125,14 @@ const quoteLexeme = (l: string) => `'${l.replace(/\\/g, "\\\\").replace(/'/g, "'
 /** The filters' WHERE on `conversations c` (tenancy first); `tsquery` null means no text condition. */
 export function searchWhere(workspaceId: string, tsquery: string | null, f: SearchFilters): SQL {
   const conds: SQL[] = [sql`c.workspace_id = ${workspaceId}`];
-  if (tsquery !== null) conds.push(matchCondition(tsquery));
   if (f.date_from) conds.push(sql`c.created_at >= ${dateBound(f.date_from, "from")}::timestamptz`);
   if (f.date_to) conds.push(sql`c.created_at < ${dateBound(f.date_to, "to")}::timestamptz`);
   if (f.status?.length) conds.push(sql`c.status in (${list(f.status)})`);
   if (f.source?.length) conds.push(sql`c.source in (${list(f.source)})`);
   if (f.sentiment?.length) conds.push(sql`(c.summary->>'sentiment') in (${list(f.sentiment)})`);
+  // After the column filters: PostgreSQL keeps the written order of equally costed conditions, and
+  // the match reads the row's whole vector (TOAST), so a row the dates already rule out must not pay it.
+  if (tsquery !== null) conds.push(matchCondition(tsquery));
   if (f.topics?.length) {
     conds.push(sql`exists (select 1 from jsonb_array_elements_text(case when jsonb_typeof(c.summary->'topics') = 'array' then c.summary->'topics' else '[]'::jsonb end) t
       where lower(t) in (${list(f.topics.map((t) => t.toLowerCase()))}))`);
