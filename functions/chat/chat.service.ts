@@ -2,13 +2,14 @@
 // chat creates, each write in a transaction with its domain event, plus the LLM usage ledger.
 // A few helpers here mirror functions/conversations and functions/contacts on purpose (that
 // code was written at the same time): the same counters, event data and JSON shapes.
-import { and, asc, desc, eq, gt, inArray, notInArray, type SQL, sql } from "drizzle-orm";
+import { and, asc, desc, eq, getTableColumns, gt, inArray, notInArray, type SQL, sql } from "drizzle-orm";
+import type { PgTable } from "drizzle-orm/pg-core";
 import type { Database, Db } from "../../lib/db";
 import { notFound } from "../../lib/errors";
 import { recordEvent } from "../../lib/events";
 import { newId } from "../../lib/ids";
 import type { ChatMessage, LlmUsage } from "../../lib/llm";
-import { contacts, conversations, events, llmUsage, messages, sessions } from "../../schema";
+import { assistants, contacts, conversations, events, llmUsage, messages, sessions } from "../../schema";
 
 export type ConversationRow = typeof conversations.$inferSelect;
 export type MessageRow = typeof messages.$inferSelect;
@@ -214,6 +215,163 @@ export async function startConversation(tx: Db, workspaceId: string, input: NewC
   return { conv: conv!, message: message! };
 }
 
+// ---- the streaming chat's hot path: the user message stored in ONE statement ----
+// Each statement is a round trip (2–3 ms over the Neon WebSocket), and the model is called only
+// after the user message is stored, so every round trip here is added to time-to-first-token.
+// Data-modifying CTEs make the whole write one atomic statement (no BEGIN/COMMIT): the rows
+// and events are the same ones startConversation / appendMessages write.
+
+/** The rows of a raw query, from either driver (Neon's QueryResult or PGlite's result). */
+function rowsOf<T>(r: unknown): T[] {
+  return (Array.isArray(r) ? r : ((r as { rows?: T[] }).rows ?? [])) as T[];
+}
+
+/** A table row from `row_to_json(…)`, through the columns' own driver mapping (timestamps → Date). */
+function fromJson<T extends PgTable>(table: T, json: unknown): T["$inferSelect"] {
+  const raw = (typeof json === "string" ? JSON.parse(json) : json) as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const [key, col] of Object.entries(getTableColumns(table))) {
+    const v = raw[col.name];
+    out[key] = v == null ? null : col.mapFromDriverValue(v);
+  }
+  return out as T["$inferSelect"];
+}
+
+type AssistantRow = typeof assistants.$inferSelect;
+
+export interface StoredChatMessage {
+  conv: ConversationRow;
+  message: MessageRow;
+  /** `assistantId`'s row, else (existing conversation) the conversation's; absent when deleted or none. */
+  assistant: AssistantRow | undefined;
+  /** Existing conversation: the history the model sees, the new message included. */
+  history?: ChatMessage[];
+}
+
+interface ChatRow {
+  conv: unknown;
+  message: unknown;
+  assistant: unknown;
+  history?: unknown;
+}
+
+const jsonb = (v: Record<string, unknown>) => sql`${JSON.stringify(v)}::jsonb`;
+
+/**
+ * A new conversation with its first contact message and both events, in one statement. With
+ * `checkAssistant` nothing is stored unless that assistant exists in the workspace (404 assistant).
+ */
+export async function startChat(
+  db: Db,
+  workspaceId: string,
+  input: NewConversation,
+  first: Pick<NewMessage, "senderId" | "content">,
+  actor: string,
+  checkAssistant?: string,
+): Promise<StoredChatMessage> {
+  const at = new Date().toISOString();
+  const convId = newId("conv");
+  const msgId = newId("msg");
+  const convEvent = newId("evt");
+  const msgEvent = newId("evt");
+  const aid = checkAssistant ?? null;
+  const convData = { title: input.title, source: input.source, contact_id: input.contactId ?? null, session_id: input.sessionId ?? null, assistant_id: input.assistantId ?? null };
+  const r = await db.execute(sql`
+    with a as (select * from assistants where workspace_id = ${workspaceId} and id = ${aid}::text),
+    c as (
+      insert into conversations (id, workspace_id, title, source, contact_id, session_id, assistant_id, metadata, message_count, unread_count, last_message_at)
+      select ${convId}, ${workspaceId}, ${input.title}, ${input.source}, ${input.contactId ?? null}::text, ${input.sessionId ?? null}::text,
+             ${input.assistantId ?? null}::text, ${jsonb(input.metadata ?? {})}, 1, 1, ${at}::timestamptz
+      where ${aid}::text is null or exists (select 1 from a)
+      returning *),
+    m as (
+      insert into messages (id, workspace_id, conversation_id, sender_type, sender_id, content, status, source, metadata, created_at)
+      select ${msgId}, ${workspaceId}, c.id, 'contact', ${first.senderId ?? null}::text, ${first.content}, 'complete', 'chat', '{}'::jsonb, ${at}::timestamptz from c
+      returning *),
+    e as (
+      insert into events (id, workspace_id, type, entity_type, entity_id, actor, data)
+      select ${convEvent}, ${workspaceId}, 'conversation.created', 'conversation', c.id, ${actor}, ${jsonb(convData)} from c
+      union all
+      select ${msgEvent}, ${workspaceId}, 'message.created', 'message', m.id, ${actor}, jsonb_build_object('conversation_id', m.conversation_id, 'sender_type', m.sender_type) from m)
+    select (select row_to_json(c) from c) as conv, (select row_to_json(m) from m) as message, (select row_to_json(a) from a) as assistant`);
+  const row = rowsOf<ChatRow>(r)[0];
+  if (!row?.conv || !row.message) throw notFound("assistant");
+  return {
+    conv: fromJson(conversations, row.conv),
+    message: fromJson(messages, row.message),
+    assistant: row.assistant ? fromJson(assistants, row.assistant) : undefined,
+  };
+}
+
+/**
+ * A contact message appended to an existing conversation in one statement: counters moved,
+ * message and message.created event inserted, the assistant (`assistantId`, else the
+ * conversation's) and the recent history read. No conversation (or, with `checkAssistant`,
+ * no such assistant) → nothing is stored and it is a 404.
+ */
+export async function appendChatMessage(
+  db: Db,
+  workspaceId: string,
+  conversationId: string,
+  content: string,
+  actor: string,
+  checkAssistant?: string,
+): Promise<StoredChatMessage> {
+  const at = new Date().toISOString();
+  const msgId = newId("msg");
+  const msgEvent = newId("evt");
+  const aid = checkAssistant ?? null;
+  const r = await db.execute(sql`
+    with a as (
+      select * from assistants
+      where workspace_id = ${workspaceId}
+        and id = coalesce(${aid}::text, (select assistant_id from conversations where workspace_id = ${workspaceId} and id = ${conversationId}))),
+    c as (
+      update conversations
+      set message_count = message_count + 1, unread_count = unread_count + 1,
+          last_message_at = greatest(last_message_at, ${at}::timestamptz), updated_at = now()
+      where workspace_id = ${workspaceId} and id = ${conversationId} and (${aid}::text is null or exists (select 1 from a))
+      returning *),
+    m as (
+      insert into messages (id, workspace_id, conversation_id, sender_type, sender_id, content, status, source, metadata, created_at)
+      select ${msgId}, ${workspaceId}, c.id, 'contact', c.contact_id, ${content}, 'complete', 'chat', '{}'::jsonb, ${at}::timestamptz from c
+      returning *),
+    e as (
+      insert into events (id, workspace_id, type, entity_type, entity_id, actor, data)
+      select ${msgEvent}, ${workspaceId}, 'message.created', 'message', m.id, ${actor}, jsonb_build_object('conversation_id', m.conversation_id, 'sender_type', m.sender_type) from m),
+    h as (
+      select id, sender_type, content, created_at from messages
+      where workspace_id = ${workspaceId} and conversation_id = ${conversationId} and sender_type in ('contact', 'assistant', 'agent')
+      order by created_at desc, id desc limit ${HISTORY_MESSAGES})
+    select (select row_to_json(c) from c) as conv, (select row_to_json(m) from m) as message, (select row_to_json(a) from a) as assistant,
+           (select coalesce(json_agg(h order by h.created_at desc, h.id desc), '[]'::json) from h) as history`);
+  const row = rowsOf<ChatRow>(r)[0];
+  if (!row?.conv || !row.message) throw notFound(aid && !row?.assistant ? "assistant" : "conversation");
+  const message = fromJson(messages, row.message);
+  // The statement's snapshot predates its own insert: the new message joins the history here.
+  const hist = rowsOf<HistoryRow>({ rows: typeof row.history === "string" ? JSON.parse(row.history) : row.history }).map((h) => ({
+    id: h.id,
+    senderType: h.sender_type,
+    content: h.content,
+    createdAt: new Date(h.created_at),
+  }));
+  hist.push({ id: message.id, senderType: message.senderType, content: message.content, createdAt: message.createdAt });
+  hist.sort((x, y) => y.createdAt.getTime() - x.createdAt.getTime() || (x.id < y.id ? 1 : x.id > y.id ? -1 : 0));
+  return {
+    conv: fromJson(conversations, row.conv),
+    message,
+    assistant: row.assistant ? fromJson(assistants, row.assistant) : undefined,
+    history: toChat(hist.slice(0, HISTORY_MESSAGES)),
+  };
+}
+
+interface HistoryRow {
+  id: string;
+  sender_type: MessageRow["senderType"];
+  content: string;
+  created_at: string;
+}
+
 /** Stores one message in its own transaction. */
 export function storeMessage(db: Database, conv: Pick<ConversationRow, "id" | "workspaceId">, m: NewMessage, actor: string): Promise<MessageRow> {
   return db.transaction(async (tx) => (await appendMessages(tx, conv, [m], actor))[0]!);
@@ -231,6 +389,11 @@ export async function history(db: Db, workspaceId: string, conversationId: strin
     .where(and(eq(messages.workspaceId, workspaceId), eq(messages.conversationId, conversationId), inArray(messages.senderType, ["contact", "assistant", "agent"])))
     .orderBy(desc(messages.createdAt), desc(messages.id))
     .limit(HISTORY_MESSAGES);
+  return toChat(rows);
+}
+
+/** Newest-first rows → chat messages oldest first, newest kept within HISTORY_BUDGET. */
+function toChat(rows: Array<Pick<MessageRow, "senderType" | "content">>): ChatMessage[] {
   const out: ChatMessage[] = [];
   let used = 0;
   for (const r of rows) {

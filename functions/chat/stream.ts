@@ -7,8 +7,7 @@ import { actorOf } from "../../lib/events";
 import { newId } from "../../lib/ids";
 import { LlmError } from "../../lib/llm";
 import { jsonBody } from "../../lib/openapi";
-import { type AssistantRow, findAssistant } from "./assistants.service";
-import { appendMessages, type ConversationRow, findConversation, findSession, history, openChatOfSession, startConversation, titleFrom, touchSession } from "./chat.service";
+import { appendChatMessage, findSession, openChatOfSession, startChat, titleFrom, touchSession } from "./chat.service";
 import { promptFor, runReply, usageJson } from "./reply";
 import { StreamBody } from "./schemas";
 import { DEFAULT_HEARTBEAT_MS, follow, parseLastEventId, recorded, SseChannel } from "./sse";
@@ -91,28 +90,32 @@ export const streamRouter = createRouter().openapi(stream, async (c) => {
   const actor = actorOf(p);
   const { db, llm, kv } = c.var.services;
 
-  let assistant: AssistantRow | undefined = body.assistant_id ? await findAssistant(db, ws, body.assistant_id) : undefined;
-  let conv: ConversationRow | undefined;
+  // Two round trips at most before the model is called (three with a session): the session, and
+  // ONE statement that checks the assistant, stores the user message with its events and, for
+  // an existing conversation, reads the assistant and history. The user's message is kept
+  // before the model is called: a failure later never loses it.
   const session = body.session_id ? await findSession(db, ws, body.session_id) : undefined;
-  if (body.conversation_id) conv = await findConversation(db, ws, body.conversation_id);
-  else if (session) conv = await openChatOfSession(db, ws, session.id);
-  if (!assistant && conv?.assistantId) assistant = await findAssistant(db, ws, conv.assistantId).catch(() => undefined);
-  const assistantId = assistant?.id ?? (typeof session?.metadata?.assistant_id === "string" ? session.metadata.assistant_id : null);
-
-  // The user's message is kept before the model is called: a failure later never loses it.
-  const existing = conv;
-  const stored = await db.transaction(async (tx) => {
-    if (!existing) {
-      const newConv = { title: titleFrom(body.message), source: "chat" as const, contactId: session?.contactId, sessionId: session?.id, assistantId };
-      return startConversation(tx, ws, newConv, { senderType: "contact", senderId: session?.contactId, content: body.message }, actor);
-    }
-    const [m] = await appendMessages(tx, existing, [{ senderType: "contact", senderId: existing.contactId, content: body.message }], actor);
-    return { conv: existing, message: m! };
-  });
-  conv = stored.conv;
+  const conversationId = body.conversation_id ?? (session ? (await openChatOfSession(db, ws, session.id))?.id : undefined);
+  const stored = conversationId
+    ? await appendChatMessage(db, ws, conversationId, body.message, actor, body.assistant_id)
+    : await startChat(
+        db,
+        ws,
+        {
+          title: titleFrom(body.message),
+          source: "chat",
+          contactId: session?.contactId,
+          sessionId: session?.id,
+          assistantId: body.assistant_id ?? (typeof session?.metadata?.assistant_id === "string" ? session.metadata.assistant_id : null),
+        },
+        { senderId: session?.contactId, content: body.message },
+        actor,
+        body.assistant_id,
+      );
+  const { conv, assistant } = stored;
   if (session) c.var.services.waitUntil(touchSession(db, ws, session.id));
   // A new conversation's history is the message just stored: no need to read it back.
-  const messages = promptFor(assistant, existing ? await history(db, ws, conv.id) : [{ role: "user", content: stored.message.content }]);
+  const messages = promptFor(assistant, stored.history ?? [{ role: "user", content: stored.message.content }]);
 
   const messageId = newId("msg");
   const channel = new SseChannel({
