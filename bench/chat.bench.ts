@@ -2,8 +2,9 @@
 // DATA_DIR) with the fake OpenAI-compatible server as the upstream, both on loopback:
 // 1. time to first token: POST /v1/chat/stream until the first `delta` event, vs the same
 //    request straight to the upstream until its first content chunk (median of ≥ 50 runs);
-//    Parley's figure includes auth, storing the user message (transaction + event), reading the
-//    history, and the upstream call through the openai SDK.
+//    Parley's figure includes auth, storing the user message (one statement: message, counters,
+//    events, and for an existing conversation the assistant and history), and the upstream call
+//    through the openai SDK.
 // 2. per-chunk relay cost: a 1,000-chunk stream through Parley vs straight from the upstream.
 import { type FakeOpenAI, startFakeOpenAI } from "../tests/support/fake-openai";
 import { api, signUp, startBenchServer } from "./support";
@@ -137,7 +138,8 @@ export async function run(): Promise<void> {
     const head = ["time to first token (ms)", "median", "p90", "before upstream call", "upstream arrival → first token"];
     const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
     const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
-    console.log(`\nChat SSE relay (${RUNS} runs each, fake upstream on loopback, PGlite on disk)`);
+    const dbName = process.env.DATABASE_URL ? "PostgreSQL through the Neon driver" : "PGlite on disk";
+    console.log(`\nChat SSE relay (${RUNS} runs each, fake upstream on loopback, ${dbName})`);
     console.log(line(head));
     for (const r of rows) console.log(line(r));
     const perChunk = ((median(parleyTotal) - median(upTotal)) / CHUNKS) * 1000;
