@@ -159,67 +159,11 @@ export async function appendMessages(tx: Db, conv: Pick<ConversationRow, "id" | 
   return inserted;
 }
 
-/**
- * A new conversation that starts with one contact message, in three statements (the chat's
- * hot path before the model is called): the conversation with its counters already set, the
- * message, and both events (conversation.created, message.created) in one insert.
- */
-export async function startConversation(tx: Db, workspaceId: string, input: NewConversation, first: NewMessage, actor: string) {
-  const at = new Date();
-  const convId = newId("conv");
-  const msgId = first.id ?? newId("msg");
-  const [conv] = await tx
-    .insert(conversations)
-    .values({
-      id: convId,
-      workspaceId,
-      title: input.title,
-      source: input.source,
-      contactId: input.contactId ?? null,
-      sessionId: input.sessionId ?? null,
-      assistantId: input.assistantId ?? null,
-      metadata: input.metadata ?? {},
-      messageCount: 1,
-      unreadCount: first.senderType === "contact" ? 1 : 0,
-      lastMessageAt: at,
-    })
-    .returning();
-  const [message] = await tx
-    .insert(messages)
-    .values({
-      id: msgId,
-      workspaceId,
-      conversationId: convId,
-      senderType: first.senderType,
-      senderId: first.senderId ?? null,
-      content: first.content,
-      status: first.status ?? "complete",
-      source: first.source ?? "chat",
-      metadata: first.metadata ?? {},
-      createdAt: at,
-    })
-    .returning();
-  // The same rows lib/events' recordEvent writes, two in one statement.
-  await tx.insert(events).values([
-    {
-      id: newId("evt"),
-      workspaceId,
-      type: "conversation.created",
-      entityType: "conversation",
-      entityId: convId,
-      actor,
-      data: { title: input.title, source: input.source, contact_id: input.contactId ?? null, session_id: input.sessionId ?? null, assistant_id: input.assistantId ?? null },
-    },
-    { id: newId("evt"), workspaceId, type: "message.created", entityType: "message", entityId: msgId, actor, data: { conversation_id: convId, sender_type: first.senderType } },
-  ]);
-  return { conv: conv!, message: message! };
-}
-
 // ---- the streaming chat's hot path: the user message stored in ONE statement ----
 // Each statement is a round trip (2–3 ms over the Neon WebSocket), and the model is called only
 // after the user message is stored, so every round trip here is added to time-to-first-token.
 // Data-modifying CTEs make the whole write one atomic statement (no BEGIN/COMMIT): the rows
-// and events are the same ones startConversation / appendMessages write.
+// and events are the same ones appendMessages and the conversations function write.
 
 /** The rows of a raw query, from either driver (Neon's QueryResult or PGlite's result). */
 function rowsOf<T>(r: unknown): T[] {
