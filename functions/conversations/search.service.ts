@@ -138,8 +138,10 @@ export function searchWhere(workspaceId: string, tsquery: string | null, f: Sear
       where lower(t) in (${list(f.topics.map((t) => t.toLowerCase()))}))`);
   }
   if (f.tags?.length) {
-    conds.push(sql`exists (select 1 from conversation_tags ct join tags t on t.id = ct.tag_id
-      where ct.conversation_id = c.id and ct.workspace_id = ${workspaceId} and lower(t.name) in (${list(f.tags.map((t) => t.trim().toLowerCase()))}))`);
+    // tag_ids (migration 0009) is GIN-indexed, so the tag, the dates and the text combine as
+    // bitmaps; the names are resolved to the workspace's ids (case-insensitively) in the statement.
+    conds.push(sql`c.tag_ids && array(select t.id from tags t
+      where t.workspace_id = ${workspaceId} and lower(t.name) in (${list(f.tags.map((t) => t.trim().toLowerCase()))}))`);
   }
   return sql.join(conds, sql` and `);
 }
