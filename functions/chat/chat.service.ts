@@ -9,24 +9,15 @@ import { notFound } from "../../lib/errors";
 import { recordEvent } from "../../lib/events";
 import { newId } from "../../lib/ids";
 import type { ChatMessage, LlmUsage } from "../../lib/llm";
-import { assistants, contacts, conversations, events, llmUsage, messages, sessions } from "../../schema";
+import { assistants, contacts, conversations, llmUsage, messages, sessions } from "../../schema";
 
 export type ConversationRow = typeof conversations.$inferSelect;
 export type MessageRow = typeof messages.$inferSelect;
 export type SessionRow = typeof sessions.$inferSelect;
 type Source = ConversationRow["source"];
 
-/** The message JSON of the contract (same shape as GET /v1/conversations/{id}/messages). */
-export const messageJson = (m: MessageRow) => ({
-  id: m.id,
-  conversation_id: m.conversationId,
-  sender_type: m.senderType,
-  sender_id: m.senderId,
-  content: m.content,
-  status: m.status,
-  source: m.source,
-  created_at: m.createdAt.toISOString(),
-});
+/** The message JSON of the contract: the one GET /v1/conversations/{id}/messages returns. */
+export { messageJson } from "../conversations/messages.service";
 
 export async function findConversation(db: Db, workspaceId: string, id: string): Promise<ConversationRow> {
   const [row] = await db

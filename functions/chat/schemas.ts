@@ -1,5 +1,6 @@
 // Request and response schemas of the chat function: assistants, streaming chat, polling chat.
 import { z } from "@hono/zod-openapi";
+import { Message } from "../conversations/schemas";
 import { Timestamp } from "../../lib/openapi";
 
 export const MAX_MESSAGE = 32_000;
@@ -79,18 +80,8 @@ export const TaskAccepted = z
   .object({ task_id: z.string().openapi({ example: "task_01jd3k9v6q8f2m4x7c5b0n1p2r" }), status: z.literal("processing") })
   .openapi("ChatTaskAccepted");
 
-export const ChatMessage = z
-  .object({
-    id: z.string().openapi({ example: "msg_01jd3k9v6q8f2m4x7c5b0n1p2r" }),
-    conversation_id: z.string(),
-    sender_type: z.enum(["agent", "contact", "assistant", "note", "system"]).openapi({ example: "assistant" }),
-    sender_id: z.string().nullable(),
-    content: z.string().openapi({ example: "Refunds are processed within 5 business days." }),
-    status: z.string().openapi({ example: "complete", description: "`complete`, or `incomplete` when the reply was cut short." }),
-    source: z.string().nullable().openapi({ example: "chat" }),
-    created_at: Timestamp,
-  })
-  .openapi("ChatMessage");
+// Chat messages are conversation messages: one shape across the API.
+const ChatMessage = Message;
 
 export const TaskPoll = z
   .object({
