@@ -3,6 +3,7 @@
 // A few helpers here mirror functions/conversations and functions/contacts on purpose (that
 // code was written at the same time): the same counters, event data and JSON shapes.
 import { and, asc, desc, eq, getTableColumns, gt, inArray, notInArray, type SQL, sql } from "drizzle-orm";
+import { insertConversation } from "../conversations/insert";
 import type { PgTable } from "drizzle-orm/pg-core";
 import type { Database, Db } from "../../lib/db";
 import { notFound } from "../../lib/errors";
@@ -73,29 +74,8 @@ export interface NewConversation {
   metadata?: Record<string, unknown>;
 }
 
-export async function createConversation(tx: Db, workspaceId: string, input: NewConversation, actor: string): Promise<ConversationRow> {
-  const id = newId("conv");
-  const [row] = await tx
-    .insert(conversations)
-    .values({
-      id,
-      workspaceId,
-      title: input.title,
-      source: input.source,
-      contactId: input.contactId ?? null,
-      sessionId: input.sessionId ?? null,
-      assistantId: input.assistantId ?? null,
-      metadata: input.metadata ?? {},
-    })
-    .returning();
-  await recordEvent(tx, workspaceId, "conversation.created", { type: "conversation", id }, actor, {
-    title: input.title,
-    source: input.source,
-    contact_id: input.contactId ?? null,
-    session_id: input.sessionId ?? null,
-    assistant_id: input.assistantId ?? null,
-  });
-  return row!;
+export function createConversation(tx: Db, workspaceId: string, input: NewConversation, actor: string): Promise<ConversationRow> {
+  return insertConversation(tx, workspaceId, input, actor);
 }
 
 export interface NewMessage {

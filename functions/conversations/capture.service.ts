@@ -2,9 +2,9 @@
 // contact, deduplicated by external_id per workspace, stored all-or-nothing in one
 // transaction with the conversations they need and their counters and events.
 import { and, desc, eq, inArray, sql } from "drizzle-orm";
+import { insertConversation } from "./insert";
 import type { Db } from "../../lib/db";
 import { ApiError } from "../../lib/errors";
-import { recordEvent } from "../../lib/events";
 import { newId } from "../../lib/ids";
 import { contacts, conversations, events, messages, sessions } from "../../schema";
 import { counterSet, MESSAGE_NOW, type SenderType } from "./messages.service";
@@ -195,17 +195,8 @@ async function resolveTargets(
   }
 
   const start = async (item: CaptureInput, sessionId: string | null, contactId: string | null): Promise<Target> => {
-    const id = newId("conv");
-    const title = titleFrom(item.content);
-    await tx.insert(conversations).values({ id, workspaceId, title, source: item.source, sessionId, contactId });
-    await recordEvent(tx, workspaceId, "conversation.created", { type: "conversation", id }, actor, {
-      title,
-      source: item.source,
-      contact_id: contactId,
-      session_id: sessionId,
-      captured: true,
-    });
-    return { id, contactId };
+    const row = await insertConversation(tx, workspaceId, { title: titleFrom(item.content), source: item.source, sessionId, contactId }, actor, { captured: true });
+    return { id: row.id, contactId };
   };
 
   const out: Target[] = [];

@@ -1,10 +1,10 @@
 // Conversations: the one place their SQL lives (list with filters, create, get, change,
 // delete, status, assignment, tags). Every query names the caller's workspace.
 import { and, asc, type Column, count, desc, eq, getTableColumns, type Placeholder, type SQL, sql } from "drizzle-orm";
+import { insertConversation } from "./insert";
 import type { Db } from "../../lib/db";
 import { ApiError } from "../../lib/errors";
 import { recordEvent } from "../../lib/events";
-import { newId } from "../../lib/ids";
 import { iso } from "../../lib/openapi";
 import { offsetOf, type Page, type SortSpec } from "../../lib/pagination";
 import { agents, type CONVERSATION_STATUSES, contacts, conversations, sessions } from "../../schema";
@@ -249,33 +249,28 @@ export async function createConversation(db: Db, workspaceId: string, input: Cre
   }
   let requested: SummaryRow | undefined;
   const created = await db.transaction(async (tx) => {
-    const id = newId("conv");
-    const [row] = await tx
-      .insert(conversations)
-      .values({
-        id,
-        workspaceId,
+    const row = await insertConversation(
+      tx,
+      workspaceId,
+      {
         title: input.title,
-        content: input.content ?? null,
+        content: input.content,
         source: input.source,
         contactId,
-        sessionId: input.session_id ?? null,
-        channelId: input.channel_id ?? null,
-        assistantId: input.assistant_id ?? null,
-        metadata: input.metadata ?? {},
-      })
-      .returning();
-    await recordEvent(tx, workspaceId, "conversation.created", { type: "conversation", id }, actor, {
-      title: input.title,
-      source: input.source,
-      contact_id: contactId,
-      has_content: Boolean(input.content),
-    });
+        sessionId: input.session_id,
+        channelId: input.channel_id,
+        assistantId: input.assistant_id,
+        metadata: input.metadata,
+      },
+      actor,
+      { has_content: Boolean(input.content) },
+    );
+    const id = row.id;
     if (input.content) {
       requested = await requestSummary(tx, workspaceId, id, actor);
-      return { ...row!, processingStatus: "processing" as const };
+      return { ...row, processingStatus: "processing" as const };
     }
-    return row!;
+    return row;
   });
   if (requested && !(await publishSummary(db, queue, requested)).ok) return { ...created, processingStatus: "failed" };
   return created;

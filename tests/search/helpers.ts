@@ -1,6 +1,7 @@
 // Helpers of the search tests: conversations and messages go through the API; summaries and
 // creation times (written by jobs and by time itself) are set straight in the database.
 import { eq } from "drizzle-orm";
+import type { SearchHit } from "../../functions/conversations/search.service";
 import { expect } from "vitest";
 import type { ConversationSummary } from "../../schema";
 import { conversations } from "../../schema";
@@ -27,15 +28,7 @@ export async function setCreatedAt(h: Harness, id: string, at: string): Promise<
   await h.services.db.update(conversations).set({ createdAt: new Date(at) }).where(eq(conversations.id, id));
 }
 
-export interface Hit {
-  id: string;
-  title: string;
-  snippet: string;
-  score: number;
-  status: string;
-  source: string;
-  created_at: string;
-}
+export type Hit = SearchHit;
 
 export async function search(h: Harness, t: Tenant, body: Record<string, unknown>) {
   const r = await h.call("POST", "/v1/conversations/search", { token: t.token, body });
