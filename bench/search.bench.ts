@@ -3,13 +3,13 @@
 // PostgreSQL) in its own database `parley_bench` (kept between runs; BENCH_SEARCH_REBUILD=1
 // rebuilds it), then times the search service's own SQL through the Neon driver for five query
 // kinds, next to the same searches done with ILIKE, and prints p50/p95/p99 and the ratios.
-import { Pool, neonConfig } from "@neondatabase/serverless";
+import { Pool } from "@neondatabase/serverless";
 import { sql } from "drizzle-orm";
-import ws from "ws";
 import { compileQuery, type SearchFilters, searchConversations } from "../functions/conversations/search.service";
 import type { Database } from "../lib/db";
 import { createLocalServices } from "../lib/local/services";
 import { startWsProxy } from "../lib/local/ws-proxy";
+import { useNodeWebSockets } from "../lib/local/neon-node";
 import { useLocalWsProxy } from "../lib/db-neon";
 import { corpusSql, vocabulary } from "./search-corpus";
 import type { BenchContext } from "./support";
@@ -139,7 +139,7 @@ async function time(fn: () => Promise<unknown>): Promise<number> {
 
 export async function run(_ctx: BenchContext): Promise<void> {
   const proxy = await startWsProxy();
-  neonConfig.webSocketConstructor = ws;
+  useNodeWebSockets();
   useLocalWsProxy(proxy.address);
   await ensureDatabase();
   const url = process.env.BENCH_DATABASE_URL ?? `postgres://postgres@127.0.0.1:5432/${BENCH_DB}`;

@@ -6,7 +6,6 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import ws from "ws";
 import * as schema from "../../schema";
 import type { Database } from "../db";
 import { neonDatabase, useLocalWsProxy } from "../db-neon";
@@ -20,6 +19,7 @@ import { createDispatch } from "./dispatch";
 import { LocalQStash } from "./qstash";
 import { startUpstashRest } from "./upstash-rest";
 import { startWsProxy } from "./ws-proxy";
+import { useNodeWebSockets } from "./neon-node";
 
 export const MIGRATIONS_DIR = resolve(fileURLToPath(new URL("../../migrations", import.meta.url)));
 
@@ -52,8 +52,7 @@ export interface LocalServices {
 
 async function openDatabase(dataDir: string | null, env: LocalOptions["env"] = {}, pgliteTemplate?: string) {
   if (env.DATABASE_URL) {
-    const { neonConfig } = await import("@neondatabase/serverless");
-    neonConfig.webSocketConstructor = ws;
+    useNodeWebSockets();
     let proxyClose: (() => Promise<void>) | undefined;
     let proxy = env.NEON_WS_PROXY;
     if (!proxy) {
