@@ -9,6 +9,8 @@ import { sign, verify } from "hono/jwt";
 import { agents, apiKeys, authSessions } from "../schema";
 import { ApiError } from "./errors";
 import type { AppEnv } from "./env";
+import type { Services } from "./services";
+import { credentialCache } from "./credential-cache";
 import { sha256Hex } from "./ids";
 
 export type Role = "owner" | "admin" | "agent";
@@ -66,7 +68,7 @@ export async function issueAccessToken(
   return sign(claims, secret, "HS256");
 }
 
-async function fromJwt(token: string, secret: string): Promise<Principal> {
+async function fromJwt(token: string, secret: string): Promise<Principal & { expiresAt: number }> {
   let claims: AccessClaims;
   try {
     claims = (await verify(token, secret, "HS256")) as AccessClaims;
@@ -77,7 +79,7 @@ async function fromJwt(token: string, secret: string): Promise<Principal> {
   if (claims.typ !== "access" || typeof claims.sub !== "string" || typeof claims.wid !== "string" || !(claims.role in ROLE_RANK)) {
     throw new ApiError("unauthorized", "The access token is invalid.");
   }
-  return { workspaceId: claims.wid, agentId: claims.sub, role: claims.role, scopes: SCOPES, via: "jwt" };
+  return { workspaceId: claims.wid, agentId: claims.sub, role: claims.role, scopes: SCOPES, via: "jwt", expiresAt: claims.exp * 1000 };
 }
 
 /** Reads the API key from `Authorization: Bearer pk_…` or `X-API-Key`. */
@@ -95,55 +97,66 @@ function credentials(c: { req: { header(name: string): string | undefined } }) {
 
 const UNSAFE = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 
-export const authenticate = createMiddleware<AppEnv>(async (c, next) => {
-  const path = c.req.path;
-  if (!path.startsWith("/v1/") || isPublicRoute(c.req.method, path)) return next();
-
-  const { db, config, waitUntil } = c.var.services;
-  const cred = credentials(c);
-  let principal: Principal | undefined;
-
+/** Looks a credential up in the database and remembers the principal it names. */
+async function resolve(services: Services, cred: { jwt?: string; apiKey?: string }, cookie: string | undefined): Promise<Principal | undefined> {
+  const { db, config, waitUntil } = services;
   if (cred.jwt) {
-    const claims = await fromJwt(cred.jwt, config.jwtSecret);
+    const { expiresAt, ...claims } = await fromJwt(cred.jwt, config.jwtSecret);
     // The token is signed, but the agent may have been removed or changed role since it was
-    // issued: both must take effect at once, not when the token expires.
+    // issued: both take effect within the cache's few seconds, not when the token expires.
     const [agent] = await db
       .select({ role: agents.role })
       .from(agents)
       .where(and(eq(agents.id, claims.agentId!), eq(agents.workspaceId, claims.workspaceId)))
       .limit(1);
     if (!agent) throw new ApiError("unauthorized", "The agent of this access token no longer exists.");
-    principal = { ...claims, role: agent.role };
-  } else if (cred.apiKey !== undefined) {
+    const principal: Principal = { ...claims, role: agent.role };
+    credentialCache.set(cred.jwt, principal, expiresAt);
+    return principal;
+  }
+  if (cred.apiKey !== undefined) {
     const hash = await sha256Hex(cred.apiKey);
     const now = new Date();
     const [key] = await db
-      .select({ id: apiKeys.id, workspaceId: apiKeys.workspaceId, scopes: apiKeys.scopes, lastUsedAt: apiKeys.lastUsedAt })
+      .select({ id: apiKeys.id, workspaceId: apiKeys.workspaceId, scopes: apiKeys.scopes, lastUsedAt: apiKeys.lastUsedAt, expiresAt: apiKeys.expiresAt })
       .from(apiKeys)
       .where(and(eq(apiKeys.keyHash, hash), isNull(apiKeys.revokedAt), or(isNull(apiKeys.expiresAt), gt(apiKeys.expiresAt, now))))
       .limit(1);
     if (!key) throw new ApiError("unauthorized", "The API key is invalid or revoked.");
     const scopes = key.scopes.filter((s): s is Scope => (SCOPES as string[]).includes(s));
-    principal = { workspaceId: key.workspaceId, apiKeyId: key.id, role: scopes.includes("admin") ? "admin" : "agent", scopes, via: "api_key" };
+    const principal: Principal = { workspaceId: key.workspaceId, apiKeyId: key.id, role: scopes.includes("admin") ? "admin" : "agent", scopes, via: "api_key" };
+    credentialCache.set(cred.apiKey, principal, key.expiresAt?.getTime());
     // Record use at most once a minute per key, after the response.
     if (!key.lastUsedAt || now.getTime() - key.lastUsedAt.getTime() > 60_000) {
       waitUntil(db.update(apiKeys).set({ lastUsedAt: now }).where(eq(apiKeys.id, key.id)).then(() => undefined, () => undefined));
     }
-  } else {
-    const cookie = getCookie(c, SESSION_COOKIE);
-    if (cookie) {
-      if (UNSAFE.has(c.req.method)) assertSameOrigin(c.req.header("origin"), c.req.url, config.publicBaseUrl);
-      const [row] = await db
-        .select({ workspaceId: authSessions.workspaceId, agentId: agents.id, role: agents.role })
-        .from(authSessions)
-        .innerJoin(agents, eq(agents.id, authSessions.agentId))
-        .where(and(eq(authSessions.tokenHash, await sha256Hex(cookie)), isNull(authSessions.revokedAt), gt(authSessions.expiresAt, new Date())))
-        .limit(1);
-      if (!row) throw new ApiError("unauthorized", "The session has expired; sign in again.");
-      principal = { workspaceId: row.workspaceId, agentId: row.agentId, role: row.role, scopes: SCOPES, via: "cookie" };
-    }
+    return principal;
   }
+  if (!cookie) return undefined;
+  const [row] = await db
+    .select({ workspaceId: authSessions.workspaceId, agentId: agents.id, role: agents.role, expiresAt: authSessions.expiresAt })
+    .from(authSessions)
+    .innerJoin(agents, eq(agents.id, authSessions.agentId))
+    .where(and(eq(authSessions.tokenHash, await sha256Hex(cookie)), isNull(authSessions.revokedAt), gt(authSessions.expiresAt, new Date())))
+    .limit(1);
+  if (!row) throw new ApiError("unauthorized", "The session has expired; sign in again.");
+  const principal: Principal = { workspaceId: row.workspaceId, agentId: row.agentId, role: row.role, scopes: SCOPES, via: "cookie" };
+  credentialCache.set(cookie, principal, row.expiresAt.getTime());
+  return principal;
+}
 
+export const authenticate = createMiddleware<AppEnv>(async (c, next) => {
+  const path = c.req.path;
+  if (!path.startsWith("/v1/") || isPublicRoute(c.req.method, path)) return next();
+
+  const { config } = c.var.services;
+  const cred = credentials(c);
+  const cookie = cred.jwt || cred.apiKey !== undefined ? undefined : getCookie(c, SESSION_COOKIE);
+  // A cookie must come from our own origin on unsafe methods, cached or not.
+  if (cookie && UNSAFE.has(c.req.method)) assertSameOrigin(c.req.header("origin"), c.req.url, config.publicBaseUrl);
+  const presented = cred.jwt ?? cred.apiKey ?? cookie;
+  // Resolved in the last few seconds, or looked up now (lib/credential-cache.ts).
+  const principal = presented === undefined ? undefined : (credentialCache.get(presented) ?? (await resolve(c.var.services, cred, cookie)));
   if (!principal) {
     throw new ApiError("unauthorized", "Authentication is required: send `Authorization: Bearer <token>` or `X-API-Key`.", {
       headers: { "WWW-Authenticate": 'Bearer realm="parley"' },

@@ -1,5 +1,6 @@
 // /v1/agents: the people of a workspace. Listing is open to every member (agents need
 // their teammates to assign conversations); creating, role changes and removal are admin-only.
+import { credentialCache } from "../../lib/credential-cache";
 import { createRoute } from "@hono/zod-openapi";
 import { requireRole } from "../../lib/auth";
 import { createRouter } from "../../lib/create-app";
@@ -38,7 +39,7 @@ const setRole = createRoute({
   tags: ["Agents"],
   summary: "Change an agent's role",
   description:
-    "Admin-only. Only an owner may grant or remove `owner` (403). The last owner cannot be demoted (409). The change applies at once, to access tokens already issued too.",
+    "Admin-only. Only an owner may grant or remove `owner` (403). The last owner cannot be demoted (409). The change applies to access tokens already issued too: at once in the instance that made it, within 5 s elsewhere (credential cache).",
   middleware: [requireRole("admin")] as const,
   request: { params: IdParam("agt"), body: jsonBody(RoleBody) },
   responses: { 200: jsonContent(Agent, "The agent with the new role"), ...errorResponses(401, 403, 404, 409) },
@@ -76,10 +77,12 @@ export const agentsRouter = createRouter()
     const { id } = c.req.valid("param");
     const { role } = c.req.valid("json");
     const agent = await changeRole(c.var.services.db, c.var.principal, id, role);
+    credentialCache.forgetAgent(id);
     return c.json(agentJson(agent), 200);
   })
   .openapi(remove, async (c) => {
     const { id } = c.req.valid("param");
     await deleteAgent(c.var.services.db, c.var.principal, id);
+    credentialCache.forgetAgent(id);
     return c.json({ deleted: true as const, id }, 200);
   });

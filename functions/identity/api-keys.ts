@@ -1,4 +1,5 @@
 // /v1/api-keys: list, create (the key is shown once), revoke. Admin-only.
+import { credentialCache } from "../../lib/credential-cache";
 import { createRoute } from "@hono/zod-openapi";
 import { requireRole, SCOPES, type Scope } from "../../lib/auth";
 import { createRouter } from "../../lib/create-app";
@@ -38,7 +39,7 @@ const remove = createRoute({
   path: "/v1/api-keys/{id}",
   tags: ["API keys"],
   summary: "Revoke an API key",
-  description: "Admin-only. The key stops working at once and stays in the list with `revoked_at`. Revoking a revoked key again answers the same.",
+  description: "Admin-only. The key stops working (at once in the instance that revoked it, within 5 s elsewhere: credential cache) and stays in the list with `revoked_at`. Revoking a revoked key again answers the same.",
   middleware: [requireRole("admin")] as const,
   request: { params: IdParam("key") },
   responses: { 200: jsonContent(Deleted, "Revoked"), ...errorResponses(401, 403, 404) },
@@ -76,5 +77,6 @@ export const apiKeysRouter = createRouter()
   .openapi(remove, async (c) => {
     const { id } = c.req.valid("param");
     await revokeApiKey(c.var.services.db, c.var.principal.workspaceId, id);
+    credentialCache.forgetApiKey(id);
     return c.json({ deleted: true as const, id }, 200);
   });

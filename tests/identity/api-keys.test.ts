@@ -1,5 +1,6 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { ApiKey, CreatedApiKey } from "../../functions/identity/schemas";
+import { CREDENTIAL_CACHE_MS } from "../../lib/credential-cache";
 import { listOf } from "../../lib/openapi";
 import { createHarness, expectError } from "../support/harness";
 import { addMember, createKey } from "./helpers";
@@ -69,13 +70,22 @@ describe("API keys: happy path", () => {
     const { apiKeys } = await import("../../schema");
     const { eq } = await import("drizzle-orm");
     await h.services.db.update(apiKeys).set({ expiresAt: new Date(Date.now() - 1000) }).where(eq(apiKeys.id, r.body.id));
-    const after = await h.call("GET", "/v1/auth/me", { token: r.body.key });
-    expect(expectError(after, 401, "unauthorized").message).toMatch(/invalid or revoked/);
+    // A change behind Parley's back is seen once this instance's credential cache lets go of
+    // the key: within CREDENTIAL_CACHE_MS (changes through the API apply at once, see below).
+    vi.useFakeTimers({ toFake: ["Date"], now: Date.now() + CREDENTIAL_CACHE_MS });
+    try {
+      const after = await h.call("GET", "/v1/auth/me", { token: r.body.key });
+      expect(expectError(after, 401, "unauthorized").message).toMatch(/invalid or revoked/);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("revokes a key: it stops working and stays listed with revoked_at", async () => {
     const t = await h.signUp();
     const k = await createKey(h, t.token);
+    // Used first, so this instance has it cached: the revocation must reach past the cache.
+    expect((await h.call("GET", "/v1/auth/me", { token: k.key })).status).toBe(200);
     const r = await h.call("DELETE", `/v1/api-keys/${k.id}`, { token: t.token });
     expect(r.status).toBe(200);
     expect(r.body).toEqual({ deleted: true, id: k.id });
