@@ -3,6 +3,7 @@
 import { createMiddleware } from "hono/factory";
 import { ApiError } from "./errors";
 import type { AppEnv } from "./env";
+import type { Kv } from "./kv";
 
 const WINDOW = 60;
 
@@ -10,17 +11,65 @@ export function clientAddress(header: (name: string) => string | undefined): str
   return header("cf-connecting-ip") ?? header("x-forwarded-for")?.split(",")[0]?.trim() ?? "local";
 }
 
+/**
+ * What this isolate knows of each caller's current window: the highest total Redis has
+ * answered, plus the requests it let through since without waiting for Redis.
+ */
+interface Seen {
+  window: number;
+  count: number;
+}
+/** Per Redis client: one per isolate in production, one per test harness in tests. */
+const seenByKv = new WeakMap<Kv, Map<string, Seen>>();
+const MAX_SEEN = 10_000;
+/** Below this share of the limit a request is counted in the background, not waited for. */
+const FAST_SHARE = 0.8;
+
+/**
+ * Counts one request of `who` in this window. Far from the limit (the last known total plus
+ * one below FAST_SHARE of it) the Redis increment runs after the response and nothing waits
+ * for it: on the chat's hot path that wait was a round trip before the model was called.
+ * Near the limit, or when this isolate knows nothing of the caller yet, it waits, so the
+ * 429 comes exactly at the limit for a caller on one instance. Across many instances the
+ * limit can be overshot by the requests each lets through in one Redis round trip.
+ */
+export async function countRequest(kv: Kv, who: string, limit: number, waitUntil: (p: Promise<unknown>) => void, now = Date.now()): Promise<number> {
+  const window = Math.floor(now / 1000 / WINDOW);
+  const key = `rl:${who}:${window}`;
+  const seen = seenByKv.get(kv) ?? new Map<string, Seen>();
+  seenByKv.set(kv, seen);
+  let s = seen.get(who);
+  if (s?.window !== window) s = undefined;
+  const learn = (n: number) => {
+    const cur = seen.get(who);
+    if (cur?.window === window) cur.count = Math.max(cur.count, n);
+    else {
+      if (seen.size >= MAX_SEEN) seen.delete(seen.keys().next().value!);
+      seen.set(who, { window, count: n });
+    }
+  };
+  if (s && s.count + 1 <= Math.floor(limit * FAST_SHARE)) {
+    s.count++;
+    waitUntil(
+      kv.incr(key, WINDOW + 5).then(learn, (err) => console.warn(JSON.stringify({ msg: "rate limit not counted", error: String(err) }))),
+    );
+    return s.count;
+  }
+  const n = await kv.incr(key, WINDOW + 5);
+  learn(n);
+  return n;
+}
+
 export const rateLimit = createMiddleware<AppEnv>(async (c, next) => {
   if (!c.req.path.startsWith("/v1/")) return next();
-  const { kv, config } = c.var.services;
+  const { kv, config, waitUntil } = c.var.services;
   const limit = config.rateLimitPerMinute;
   const p = c.get("principal");
   const who = p ? (p.apiKeyId ?? p.agentId ?? p.workspaceId) : `ip:${clientAddress((n) => c.req.header(n))}`;
-  const window = Math.floor(Date.now() / 1000 / WINDOW);
-  const reset = (window + 1) * WINDOW;
+  const reset = (Math.floor(Date.now() / 1000 / WINDOW) + 1) * WINDOW;
   let count: number;
   try {
-    count = await kv.incr(`rl:${who}:${window}`, WINDOW + 5);
+    count = await countRequest(kv, who, limit, waitUntil);
   } catch (err) {
     // Rate limiting fails open: a Redis outage must not take the whole API down with it.
     console.warn(JSON.stringify({ msg: "rate limit unavailable", request_id: c.get("requestId"), error: String(err) }));

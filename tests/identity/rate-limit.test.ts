@@ -1,4 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { type Kv, memoryKv } from "../../lib/kv";
+import { countRequest } from "../../lib/rate-limit";
 import { createHarness, expectError, unique } from "../support/harness";
 
 // A harness of its own with a tiny limit, so no other test file is affected.
@@ -56,5 +58,57 @@ describe("rate limit", () => {
     const b = await h.call("POST", "/v1/auth/token", { headers: { "x-forwarded-for": address() }, body: { email: a.email, password: a.password } });
     expect(b.status).toBe(200);
     expect(b.headers.get("x-ratelimit-remaining")).toBe("4");
+  });
+});
+
+describe("countRequest: counting off the request path while far from the limit", () => {
+  /** A Kv over a shared store whose increments wait until released: a slow Redis. */
+  function slowKv(store: Kv) {
+    const held: Array<() => void> = [];
+    const kv = { ...store, incr: (k: string, ttl?: number) => new Promise<number>((resolve) => held.push(() => void store.incr(k, ttl).then(resolve))) } as Kv;
+    const release = () => {
+      for (const go of held.splice(0)) go();
+    };
+    return { kv, release, held };
+  }
+  const collect = () => {
+    const pending: Promise<unknown>[] = [];
+    return { waitUntil: (p: Promise<unknown>) => void pending.push(p), settle: () => Promise.all(pending.splice(0)) };
+  };
+  const now = Date.UTC(2026, 0, 1, 12, 0, 10);
+
+  it("waits for Redis the first time and near the limit, not in between", async () => {
+    const store = memoryKv();
+    const { kv, release, held } = slowKv(store);
+    const bg = collect();
+    const first = countRequest(kv, "key_1", 10, bg.waitUntil, now);
+    expect(held).toHaveLength(1);
+    release();
+    expect(await first).toBe(1);
+    // 2..8 (≤ 80 % of 10): answered at once, counted in the background.
+    for (let i = 2; i <= 8; i++) expect(await countRequest(kv, "key_1", 10, bg.waitUntil, now)).toBe(i);
+    expect(held).toHaveLength(7);
+    release();
+    await bg.settle();
+    // 9 and beyond wait for Redis's own total.
+    const ninth = countRequest(kv, "key_1", 10, bg.waitUntil, now);
+    expect(held).toHaveLength(1);
+    release();
+    expect(await ninth).toBe(9);
+    expect(await store.get(`rl:key_1:${Math.floor(now / 60_000)}`)).toBe("9");
+  });
+
+  it("learns other instances' requests from Redis's answers, and a new window starts afresh", async () => {
+    const store = memoryKv();
+    const a = { kv: { ...store } as Kv, ...collect() };
+    const b = { kv: { ...store } as Kv, ...collect() };
+    expect(await countRequest(a.kv, "key_2", 100, a.waitUntil, now)).toBe(1);
+    for (let i = 0; i < 50; i++) await countRequest(b.kv, "key_2", 100, b.waitUntil, now);
+    await b.settle();
+    // a knew 1; its background increment brings back the total of both instances.
+    expect(await countRequest(a.kv, "key_2", 100, a.waitUntil, now)).toBe(2);
+    await a.settle();
+    expect(await countRequest(a.kv, "key_2", 100, a.waitUntil, now)).toBe(53);
+    expect(await countRequest(a.kv, "key_2", 100, a.waitUntil, now + 60_000)).toBe(1);
   });
 });
