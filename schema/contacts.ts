@@ -21,6 +21,10 @@ export const contacts = pgTable(
   (t) => [
     uniqueIndex("contacts_workspace_email_key").on(t.workspaceId, sql`lower(${t.email})`).where(sql`${t.email} is not null`),
     uniqueIndex("contacts_workspace_phone_key").on(t.workspaceId, t.phone).where(sql`${t.phone} is not null`),
+    // The visitor id a chat found or created the contact by (polling chat, OpenAI `user`): one contact per id.
+    uniqueIndex("contacts_workspace_identifier_key")
+      .on(t.workspaceId, sql`(${t.attributes} ->> 'identifier')`)
+      .where(sql`${t.attributes} ? 'identifier'`),
     index("contacts_workspace_created_idx").on(t.workspaceId, t.createdAt),
   ],
 );

@@ -33,7 +33,7 @@ const start = createRoute({
   tags: TAGS,
   summary: "Start a polling chat",
   description:
-    "Creates a session (source `chat`) and its conversation with the assistant. `contact.identifier` is an email, a phone number or your own id for the visitor: the contact is found by it, or created (an opaque id is kept in the contact's `attributes.identifier`).",
+    "Creates a session (source `chat`) and its conversation with the assistant. `contact.identifier` is an email, a phone number or your own id for the visitor: the contact is found by it, or created (an opaque id is kept in the contact's `attributes.identifier`, unique in the workspace: concurrent first chats of one visitor share one contact).",
   request: { body: jsonBody(StartBody) },
   responses: { 201: jsonContent(Started, "The session and its conversation"), ...errorResponses(401, 403, 404) },
 });

@@ -74,6 +74,24 @@ describe.each([
     expect(anon.status).toBe(201);
     expect(anon.body.contact_id).toBeNull();
   });
+
+  it("concurrent first chats of one visitor make one contact, per workspace", async () => {
+    const t = await h.signUp();
+    const other = await h.signUp();
+    const a = await createAssistant(h, t.token);
+    const b = await createAssistant(h, other.token);
+    for (const identifier of ["visitor-7f3a", "kim@example.com", "+44 20 7946 0018"]) {
+      const starts = await Promise.all(
+        Array.from({ length: 6 }, () => h.call("POST", "/v1/chat/start", { token: t.token, body: { assistant_id: a.id, contact: { identifier } } })),
+      );
+      expect(starts.map((s) => s.status)).toEqual(Array(6).fill(201));
+      expect(new Set(starts.map((s) => s.body.contact_id)).size).toBe(1);
+      const elsewhere = await h.call("POST", "/v1/chat/start", { token: other.token, body: { assistant_id: b.id, contact: { identifier } } });
+      expect(elsewhere.body.contact_id).not.toBe(starts[0]!.body.contact_id);
+    }
+    const contacts = await h.call("GET", "/v1/contacts?per_page=100", { token: t.token });
+    expect(contacts.body.meta.total).toBe(3);
+  });
 });
 
 describe("polling chat errors and tenancy", () => {

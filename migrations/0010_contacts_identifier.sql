@@ -1,0 +1,1 @@
+CREATE UNIQUE INDEX "contacts_workspace_identifier_key" ON "contacts" USING btree ("workspace_id",("attributes" ->> 'identifier')) WHERE "contacts"."attributes" ? 'identifier';
