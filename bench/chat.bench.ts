@@ -7,7 +7,7 @@
 //    through the openai SDK.
 // 2. per-chunk relay cost: a 1,000-chunk stream through Parley vs straight from the upstream.
 import { type FakeOpenAI, startFakeOpenAI } from "../tests/support/fake-openai";
-import { api, signUp, startServerProcess } from "./support";
+import { api, signUp, startBenchServer } from "./support";
 
 export const name = "chat";
 export const description = "SSE chat relay: time to first delta through Parley vs straight from the upstream; per-chunk relay cost over 1,000 chunks";
@@ -72,7 +72,7 @@ function viaParley(base: string, key: string, body: Record<string, unknown>) {
 
 export async function run(): Promise<void> {
   const fake = await startFakeOpenAI();
-  const server = await startServerProcess({ OPENAI_API_KEY: "sk-bench", OPENAI_BASE_URL: fake.url, OPENAI_MODEL: "fake-gpt", OPENAI_MAX_RETRIES: "0" });
+  const server = await startBenchServer({ OPENAI_API_KEY: "sk-bench", OPENAI_BASE_URL: fake.url, OPENAI_MODEL: "fake-gpt", OPENAI_MAX_RETRIES: "0" });
   try {
     const t = await signUp(server.url);
     const assistant = await api(server.url, "POST", "/v1/assistants", { name: "Bench", instructions: "Answer briefly.", knowledge: "Refunds take 5 days." }, t.apiKey);

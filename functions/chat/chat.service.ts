@@ -173,6 +173,16 @@ interface ChatRow {
 const jsonb = (v: Record<string, unknown>) => sql`${JSON.stringify(v)}::jsonb`;
 
 /**
+ * The conversation columns the schema knows, for RETURNING: `returning *` would also send the
+ * search columns (tsvectors of every word of the conversation) only to have them dropped.
+ */
+const CONVERSATION_COLUMNS = sql.raw(
+  Object.values(getTableColumns(conversations))
+    .map((c) => `"${c.name}"`)
+    .join(", "),
+);
+
+/**
  * A new conversation with its first contact message and both events, in one statement. With
  * `checkAssistant` nothing is stored unless that assistant exists in the workspace (404 assistant).
  */
@@ -198,7 +208,7 @@ export async function startChat(
       select ${convId}, ${workspaceId}, ${input.title}, ${input.source}, ${input.contactId ?? null}::text, ${input.sessionId ?? null}::text,
              ${input.assistantId ?? null}::text, ${jsonb(input.metadata ?? {})}, 1, 1, ${at}::timestamptz
       where ${aid}::text is null or exists (select 1 from a)
-      returning *),
+      returning ${CONVERSATION_COLUMNS}),
     m as (
       insert into messages (id, workspace_id, conversation_id, sender_type, sender_id, content, status, source, metadata, created_at)
       select ${msgId}, ${workspaceId}, c.id, 'contact', ${first.senderId ?? null}::text, ${first.content}, 'complete', 'chat', '{}'::jsonb, ${at}::timestamptz from c
@@ -246,7 +256,7 @@ export async function appendChatMessage(
       set message_count = message_count + 1, unread_count = unread_count + 1,
           last_message_at = greatest(last_message_at, ${at}::timestamptz), updated_at = now()
       where workspace_id = ${workspaceId} and id = ${conversationId} and (${aid}::text is null or exists (select 1 from a))
-      returning *),
+      returning ${CONVERSATION_COLUMNS}),
     m as (
       insert into messages (id, workspace_id, conversation_id, sender_type, sender_id, content, status, source, metadata, created_at)
       select ${msgId}, ${workspaceId}, c.id, 'contact', c.contact_id, ${content}, 'complete', 'chat', '{}'::jsonb, ${at}::timestamptz from c
