@@ -204,10 +204,12 @@ export async function startChat(
   const r = await db.execute(sql`
     with a as (select * from assistants where workspace_id = ${workspaceId} and id = ${aid}::text),
     c as (
-      insert into conversations (id, workspace_id, title, source, contact_id, session_id, assistant_id, metadata, message_count, unread_count, last_message_at)
+      insert into conversations (id, workspace_id, title, source, contact_id, session_id, assistant_id, metadata, message_count, unread_count, last_message_at, messages_tsv)
       select ${convId}, ${workspaceId}, ${input.title}, ${input.source}, ${input.contactId ?? null}::text, ${input.sessionId ?? null}::text,
-             ${input.assistantId ?? null}::text, ${jsonb(input.metadata ?? {})}, 1, 1, ${at}::timestamptz
-      where ${aid}::text is null or exists (select 1 from a)
+             ${input.assistantId ?? null}::text, ${jsonb(input.metadata ?? {})}, 1, 1, ${at}::timestamptz,
+             parley_tsv_append(''::tsvector, parley_search_config(${workspaceId}), ${first.content})
+      -- The row is written with its first message's words; the messages trigger skips that message (migration 0011).
+      where (${aid}::text is null or exists (select 1 from a)) and set_config('parley.indexed_message', ${msgId}, true) is not null
       returning ${CONVERSATION_COLUMNS}),
     m as (
       insert into messages (id, workspace_id, conversation_id, sender_type, sender_id, content, status, source, metadata, created_at)

@@ -5,6 +5,7 @@ import { eq, sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { rowsOf } from "../../functions/conversations/search.service";
 import { conversations, messages } from "../../schema";
+import { openStream, readEvents } from "../chat/helpers";
 import { createHarness, expectError } from "../support/harness";
 import { conv, ids, msg, search } from "./helpers";
 
@@ -55,6 +56,25 @@ describe("search index: kept current", () => {
     expect(await ids(h, t, "blenders")).toEqual([a]);
     await h.services.db.update(messages).set({ conversationId: b }).where(eq(messages.conversationId, a));
     expect(await ids(h, t, "blender")).toEqual([b]);
+  });
+
+  it("a streamed chat's first message, indexed by the statement that creates the conversation, is indexed once", async () => {
+    const t = await h.signUp();
+    const res = await openStream(h, t.token, { message: "My dishwasher floods the kitchen floor" });
+    const events = await readEvents(res);
+    const id = (events.find((e) => e.event === "message_start")!.data as { conversation_id: string }).conversation_id;
+    expect(await ids(h, t, "dishwashers")).toEqual([id]);
+    // Exactly what re-indexing every message from scratch gives: no word counted twice.
+    const [row] = rowsOf<{ same: boolean; n: number }>(
+      await h.services.db.execute(
+        sql`select messages_tsv = parley_messages_tsv(id, search_config) as same, length(messages_tsv) as n from conversations where id = ${id}`,
+      ),
+    );
+    expect(row).toMatchObject({ same: true });
+    expect(Number(row!.n)).toBeGreaterThan(4);
+    // The setting that skipped it lived only in that statement's transaction: a later message is indexed.
+    await msg(h, t, id, "Also the oven timer beeps");
+    expect(await ids(h, t, "oven")).toEqual([id]);
   });
 
   it("the index changes in the same transaction as the message: a rolled-back insert leaves no words", async () => {
