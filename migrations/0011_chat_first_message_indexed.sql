@@ -1,8 +1,9 @@
--- Written by hand (a trigger function, as in 0005). The streaming chat creates a conversation
--- and its first message in one statement; that statement puts the message's words in the new
--- row's messages_tsv itself and names the message in the transaction-local setting
--- parley.indexed_message. The insert trigger skips that one message, so the new conversation
--- row (its two generated search columns and every index on it) is written once, not twice.
+-- Written by hand (a trigger function, as in 0005). The streaming chat stores the user's
+-- message in one statement that also creates the conversation or moves its counters; that
+-- statement puts the message's words in the row's messages_tsv itself and names the message in
+-- the transaction-local setting parley.indexed_message. The insert trigger skips that one
+-- message, so the conversation row (its two generated search columns and every index on it)
+-- is written once, not twice.
 -- Any other insert, in any code path, is indexed by the trigger as before.
 CREATE OR REPLACE FUNCTION parley_messages_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE

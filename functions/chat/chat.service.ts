@@ -256,8 +256,11 @@ export async function appendChatMessage(
     c as (
       update conversations
       set message_count = message_count + 1, unread_count = unread_count + 1,
-          last_message_at = greatest(last_message_at, ${at}::timestamptz), updated_at = now()
+          last_message_at = greatest(last_message_at, ${at}::timestamptz), updated_at = now(),
+          messages_tsv = parley_tsv_append(messages_tsv, search_config, ${content})
+      -- The counters and the message's words in one row version; the messages trigger skips this message (migration 0011).
       where workspace_id = ${workspaceId} and id = ${conversationId} and (${aid}::text is null or exists (select 1 from a))
+        and set_config('parley.indexed_message', ${msgId}, true) is not null
       returning ${CONVERSATION_COLUMNS}),
     m as (
       insert into messages (id, workspace_id, conversation_id, sender_type, sender_id, content, status, source, metadata, created_at)

@@ -58,7 +58,7 @@ describe("search index: kept current", () => {
     expect(await ids(h, t, "blender")).toEqual([b]);
   });
 
-  it("a streamed chat's first message, indexed by the statement that creates the conversation, is indexed once", async () => {
+  it("a streamed chat's messages, indexed by the statement that stores them, are indexed once", async () => {
     const t = await h.signUp();
     const res = await openStream(h, t.token, { message: "My dishwasher floods the kitchen floor" });
     const events = await readEvents(res);
@@ -75,6 +75,13 @@ describe("search index: kept current", () => {
     // The setting that skipped it lived only in that statement's transaction: a later message is indexed.
     await msg(h, t, id, "Also the oven timer beeps");
     expect(await ids(h, t, "oven")).toEqual([id]);
+    // A follow-up in the chat is indexed by its own statement, once too.
+    await readEvents(await openStream(h, t.token, { message: "And the fridge hums loudly", conversation_id: id }));
+    expect(await ids(h, t, "fridge")).toEqual([id]);
+    const [again] = rowsOf<{ same: boolean }>(
+      await h.services.db.execute(sql`select messages_tsv = parley_messages_tsv(id, search_config) as same from conversations where id = ${id}`),
+    );
+    expect(again).toMatchObject({ same: true });
   });
 
   it("the index changes in the same transaction as the message: a rolled-back insert leaves no words", async () => {
