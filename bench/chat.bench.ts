@@ -24,8 +24,15 @@ const median = (xs: number[]) => {
 const p90 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length * 0.9)]!;
 
 /** Reads an SSE response; returns ms to the first content and ms to the end. */
-async function timeStream(res: Response, t0: number, isContent: (block: string) => boolean): Promise<{ t0: number; first: number; total: number; contentEvents: number }> {
+async function timeStream(
+  res: Response,
+  t0: number,
+  isContent: (block: string) => boolean,
+): Promise<{ t0: number; first: number; total: number; contentEvents: number; server: Record<string, number> }> {
   if (!res.ok || !res.body) throw new Error(`stream failed: ${res.status} ${await res.text()}`);
+  // Parley's Server-Timing: what the server spent before calling the model, by phase.
+  const server: Record<string, number> = {};
+  for (const m of (res.headers.get("server-timing") ?? "").matchAll(/(\w+);dur=([\d.]+)/g)) server[m[1]!] = Number(m[2]);
   const reader = res.body.getReader();
   const decoder = new TextDecoder();
   let buf = "";
@@ -46,7 +53,7 @@ async function timeStream(res: Response, t0: number, isContent: (block: string) 
       at = buf.indexOf("\n\n");
     }
   }
-  return { t0, first, total: performance.now() - t0, contentEvents: n };
+  return { t0, first, total: performance.now() - t0, contentEvents: n, server };
 }
 
 const upstreamContent = (b: string) => b.startsWith("data: {") && b.includes('"content":"') && !b.includes('"content":""');
@@ -95,6 +102,8 @@ export async function run(): Promise<void> {
     const freshAfter: number[] = [];
     const contBefore: number[] = [];
     const contAfter: number[] = [];
+    const freshServer: Array<Record<string, number>> = [];
+    const contServer: Array<Record<string, number>> = [];
     const start = await fetch(`${server.url}/v1/chat/stream`, {
       method: "POST",
       headers: { "content-type": "application/json", authorization: `Bearer ${t.apiKey}` },
@@ -110,10 +119,12 @@ export async function run(): Promise<void> {
       fresh.push(f1.first);
       freshBefore.push(arrival() - f1.t0);
       freshAfter.push(f1.t0 + f1.first - arrival());
+      freshServer.push(f1.server);
       const c1 = await viaParley(server.url, t.apiKey, { message: "And shipping?", conversation_id: conversationId });
       cont.push(c1.first);
       contBefore.push(arrival() - c1.t0);
       contAfter.push(c1.t0 + c1.first - arrival());
+      contServer.push(c1.server);
       fake.requests.length = 0;
     }
 
@@ -145,6 +156,10 @@ export async function run(): Promise<void> {
     const perChunk = ((median(parleyTotal) - median(upTotal)) / CHUNKS) * 1000;
     console.log(
       `\n${CHUNKS}-chunk stream (${LONG_RUNS} runs): upstream direct ${f(median(upTotal))} ms, through Parley ${f(median(parleyTotal))} ms → ${perChunk.toFixed(1)} µs added per chunk`,
+    );
+    const phase = (list: Array<Record<string, number>>, k: string) => f(median(list.map((s) => s[k] ?? Number.NaN)));
+    console.log(
+      `inside Parley before the model call (Server-Timing medians): pipeline (auth, rate limit, validation) ${phase(freshServer, "pipeline")} / ${phase(contServer, "pipeline")} ms, storing the user message ${phase(freshServer, "store")} / ${phase(contServer, "store")} ms (new / existing conversation)`,
     );
     const relay = median(freshAfter) - median(upAfter);
     console.log(`added to first token by the relay (upstream arrival → first token, Parley − direct): ${f(relay)} ms new conversation, ${f(median(contAfter) - median(upAfter))} ms existing`);

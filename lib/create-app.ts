@@ -36,6 +36,7 @@ export function createRouter() {
 const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
 
 const requestId = createMiddleware<AppEnv>(async (c, next) => {
+  c.set("startedAt", performance.now());
   const given = c.req.header("x-request-id");
   const id = given && REQUEST_ID_RE.test(given) ? given : newId("req");
   c.set("requestId", id);

@@ -44,6 +44,8 @@ export interface AppEnv {
   Bindings: Env;
   Variables: {
     requestId: string;
+    /** performance.now() when the request entered the app (for Server-Timing). */
+    startedAt: number;
     services: Services;
     principal: Principal;
   };

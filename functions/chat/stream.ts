@@ -19,7 +19,8 @@ const DESCRIPTION = `Sends \`message\` and streams the assistant's reply as \`te
 - \`event: message_end\` \`{message_id, status, model, usage: {prompt_tokens, completion_tokens, total_tokens, estimated}}\` (\`status\` is \`complete\`; a resumed stream whose client had gone away ends with \`incomplete\`)
 - \`event: error\` \`{code, message}\` (the provider failed or timed out: \`service_unavailable\`)
 
-A \`: heartbeat\` comment comes every 15 s. Every event has \`id: <message_id>:<seq>\`.
+A \`: heartbeat\` comment comes every 15 s. Every event has \`id: <message_id>:<seq>\`. The response's \`Server-Timing\` header says how long
+the request took before the model was called: \`pipeline\` (authentication, rate limit, validation) and \`store\` (storing the user message).
 
 The user message is stored (sender_type \`contact\`) before the model is called; the assistant message when the stream ends,
 or, if the client disconnects or the provider fails, as far as it got with \`status: "incomplete"\`.
@@ -48,6 +49,12 @@ const stream = createRoute({
   responses: {
     200: {
       description: "The event stream",
+      headers: z.object({
+        "Server-Timing": z.string().openapi({
+          description: "Milliseconds before the model was called: `pipeline` (authentication, rate limit, validation) and `store` (the user message).",
+          example: 'pipeline;dur=0.41;desc="auth, rate limit, validation", store;dur=2.10;desc="user message stored"',
+        }),
+      }),
       content: {
         "text/event-stream": {
           schema: z.string().openapi({
@@ -83,6 +90,7 @@ async function resume(c: AppContext, lastEventId: string): Promise<Response> {
 export const streamRouter = createRouter().openapi(stream, async (c) => {
   const lastEventId = c.req.header("last-event-id");
   if (lastEventId) return resume(c, lastEventId);
+  const handlerAt = performance.now();
 
   const body = c.req.valid("json");
   const p = c.var.principal;
@@ -113,6 +121,7 @@ export const streamRouter = createRouter().openapi(stream, async (c) => {
         body.assistant_id,
       );
   const { conv, assistant } = stored;
+  const storedAt = performance.now();
   if (session) c.var.services.waitUntil(touchSession(db, ws, session.id));
   // A new conversation's history is the message just stored: no need to read it back.
   const messages = promptFor(assistant, stored.history ?? [{ role: "user", content: stored.message.content }]);
@@ -149,5 +158,9 @@ export const streamRouter = createRouter().openapi(stream, async (c) => {
   // The database stays open, and the Worker alive, until the reply is stored, even after a disconnect.
   c.var.services.holdOpen(run);
   c.var.services.waitUntil(run);
-  return channel.response();
+  const res = channel.response();
+  // What came before the model call, for clients and the benchmark (the model is called right after).
+  const ms = (n: number) => n.toFixed(2);
+  res.headers.set("Server-Timing", `pipeline;dur=${ms(handlerAt - c.var.startedAt)};desc="auth, rate limit, validation", store;dur=${ms(storedAt - handlerAt)};desc="user message stored"`);
+  return res;
 });

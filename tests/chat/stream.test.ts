@@ -22,6 +22,9 @@ describe("chat stream over an OpenAI-compatible provider", () => {
     fake.enqueue({ text: "Refunds take five days.", usage: { prompt_tokens: 30, completion_tokens: 6 } });
     const r = await h.call("POST", "/v1/chat/stream", { token: t.token, body: { message: "refund time?", assistant_id: a.id } });
     expect(r.status).toBe(200);
+    // What came before the model call, timed by the server.
+    const timing = r.headers.get("server-timing") ?? "";
+    expect(timing).toMatch(/^pipeline;dur=\d+\.\d{2};desc="[^"]+", store;dur=\d+\.\d{2};desc="user message stored"$/);
     const evs = eventsOnly(parseSse(r.text));
     expect(evs.map((e) => e.event)).toEqual(["message_start", "delta", "delta", "delta", "delta", "message_end"]);
     expect(textOf(evs)).toBe("Refunds take five days.");
