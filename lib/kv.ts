@@ -8,8 +8,8 @@ export interface Kv {
   /** Returns false when `nx` is set and the key already exists. */
   set(key: string, value: string, opts?: { ex?: number; nx?: boolean }): Promise<boolean>;
   del(key: string): Promise<void>;
-  /** Increments and, when the key is new, gives it a time to live. */
-  incr(key: string, ttlSeconds?: number): Promise<number>;
+  /** Increments (by `by`, default 1) and, when the key is new, gives it a time to live. */
+  incr(key: string, ttlSeconds?: number, by?: number): Promise<number>;
   /** Time to live in seconds; -2 when the key does not exist, -1 when it has none. */
   ttl(key: string): Promise<number>;
   rpush(key: string, values: string[], ttlSeconds?: number): Promise<number>;
@@ -34,10 +34,11 @@ export function upstashKv(url: string, token: string): Kv {
     async del(key) {
       await wrap(redis.del(key));
     },
-    async incr(key, ttlSeconds) {
-      if (!ttlSeconds) return wrap(redis.incr(key));
+    async incr(key, ttlSeconds, by = 1) {
+      if (!ttlSeconds) return wrap(by === 1 ? redis.incr(key) : redis.incrby(key, by));
       const p = redis.pipeline();
-      p.incr(key);
+      if (by === 1) p.incr(key);
+      else p.incrby(key, by);
       p.expire(key, ttlSeconds, "NX");
       const [n] = await wrap(p.exec<[number, number]>());
       return n;
@@ -79,9 +80,9 @@ export function memoryKv(now: () => number = Date.now): Kv {
     async del(key) {
       store.delete(key);
     },
-    async incr(key, ttlSeconds) {
+    async incr(key, ttlSeconds, by = 1) {
       const e = live(key);
-      const n = (e ? Number(e.value) : 0) + 1;
+      const n = (e ? Number(e.value) : 0) + by;
       store.set(key, { value: String(n), expiresAt: e ? e.expiresAt : ttlSeconds ? now() + ttlSeconds * 1000 : undefined });
       return n;
     },

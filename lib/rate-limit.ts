@@ -12,26 +12,48 @@ export function clientAddress(header: (name: string) => string | undefined): str
 }
 
 /**
- * What this isolate knows of each caller's current window: the highest total Redis has
- * answered, plus the requests it let through since without waiting for Redis.
+ * What this isolate knows of each caller's current window: its best estimate of the total
+ * (the highest total Redis has answered plus what it let through since), the requests not
+ * yet sent to Redis, and whether an increment is on its way.
  */
 interface Seen {
   window: number;
   count: number;
+  unsent: number;
+  sending: boolean;
 }
 /** Per Redis client: one per isolate in production, one per test harness in tests. */
 const seenByKv = new WeakMap<Kv, Map<string, Seen>>();
 const MAX_SEEN = 10_000;
 /** Below this share of the limit a request is counted in the background, not waited for. */
 const FAST_SHARE = 0.8;
+const TTL = WINDOW + 5;
+
+/** Sends what is unsent as one INCRBY, then again while requests kept coming meanwhile. */
+function flush(kv: Kv, key: string, s: Seen): Promise<void> {
+  s.sending = true;
+  const by = s.unsent;
+  s.unsent = 0;
+  return kv.incr(key, TTL, by).then(
+    (n) => {
+      s.count = Math.max(s.count, n + s.unsent);
+      s.sending = false;
+      if (s.unsent > 0) return flush(kv, key, s);
+    },
+    (err) => {
+      s.sending = false;
+      console.warn(JSON.stringify({ msg: "rate limit not counted", error: String(err) }));
+    },
+  );
+}
 
 /**
- * Counts one request of `who` in this window. Far from the limit (the last known total plus
- * one below FAST_SHARE of it) the Redis increment runs after the response and nothing waits
- * for it: on the chat's hot path that wait was a round trip before the model was called.
- * Near the limit, or when this isolate knows nothing of the caller yet, it waits, so the
- * 429 comes exactly at the limit for a caller on one instance. Across many instances the
- * limit can be overshot by the requests each lets through in one Redis round trip.
+ * Counts one request of `who` in this window. Far from the limit (the estimate plus one below
+ * FAST_SHARE of it) nothing waits for Redis: the request is added to the estimate and sent in
+ * the background, one INCRBY at a time per caller, so a burst costs a few Redis commands,
+ * not one per request. Near the limit, or when this isolate knows nothing of the caller yet,
+ * it waits, so the 429 comes exactly at the limit for a caller on one instance. Across many
+ * instances the limit can be overshot by the requests each lets through in one Redis round trip.
  */
 export async function countRequest(kv: Kv, who: string, limit: number, waitUntil: (p: Promise<unknown>) => void, now = Date.now()): Promise<number> {
   const window = Math.floor(now / 1000 / WINDOW);
@@ -39,24 +61,27 @@ export async function countRequest(kv: Kv, who: string, limit: number, waitUntil
   const seen = seenByKv.get(kv) ?? new Map<string, Seen>();
   seenByKv.set(kv, seen);
   let s = seen.get(who);
-  if (s?.window !== window) s = undefined;
-  const learn = (n: number) => {
-    const cur = seen.get(who);
-    if (cur?.window === window) cur.count = Math.max(cur.count, n);
-    else {
-      if (seen.size >= MAX_SEEN) seen.delete(seen.keys().next().value!);
-      seen.set(who, { window, count: n });
-    }
-  };
-  if (s && s.count + 1 <= Math.floor(limit * FAST_SHARE)) {
+  if (s?.window !== window) {
+    if (seen.size >= MAX_SEEN) seen.delete(seen.keys().next().value!);
+    s = { window, count: 0, unsent: 0, sending: false };
+    seen.delete(who);
+    seen.set(who, s);
+    // First sight of this caller in this window: ask Redis.
+    const n = await kv.incr(key, TTL);
+    s.count = Math.max(s.count, n + s.unsent);
+    return n;
+  }
+  if (s.count + 1 <= Math.floor(limit * FAST_SHARE)) {
     s.count++;
-    waitUntil(
-      kv.incr(key, WINDOW + 5).then(learn, (err) => console.warn(JSON.stringify({ msg: "rate limit not counted", error: String(err) }))),
-    );
+    s.unsent++;
+    if (!s.sending) waitUntil(flush(kv, key, s));
     return s.count;
   }
-  const n = await kv.incr(key, WINDOW + 5);
-  learn(n);
+  // Near the limit: this request and any unsent ones, and wait for Redis's total.
+  const by = 1 + s.unsent;
+  s.unsent = 0;
+  const n = await kv.incr(key, TTL, by);
+  s.count = Math.max(s.count, n + s.unsent);
   return n;
 }
 

@@ -65,7 +65,7 @@ describe("countRequest: counting off the request path while far from the limit",
   /** A Kv over a shared store whose increments wait until released: a slow Redis. */
   function slowKv(store: Kv) {
     const held: Array<() => void> = [];
-    const kv = { ...store, incr: (k: string, ttl?: number) => new Promise<number>((resolve) => held.push(() => void store.incr(k, ttl).then(resolve))) } as Kv;
+    const kv = { ...store, incr: (k: string, ttl?: number, by?: number) => new Promise<number>((resolve) => held.push(() => void store.incr(k, ttl, by).then(resolve))) } as Kv;
     const release = () => {
       for (const go of held.splice(0)) go();
     };
@@ -85,11 +85,16 @@ describe("countRequest: counting off the request path while far from the limit",
     expect(held).toHaveLength(1);
     release();
     expect(await first).toBe(1);
-    // 2..8 (≤ 80 % of 10): answered at once, counted in the background.
+    // 2..8 (≤ 80 % of 10): answered at once, counted in the background, one INCRBY at a time:
+    // the first on its way, the six that came meanwhile sent together once it returns.
     for (let i = 2; i <= 8; i++) expect(await countRequest(kv, "key_1", 10, bg.waitUntil, now)).toBe(i);
-    expect(held).toHaveLength(7);
+    expect(held).toHaveLength(1);
+    release();
+    await new Promise((r) => setTimeout(r, 0));
+    expect(held).toHaveLength(1);
     release();
     await bg.settle();
+    expect(await store.get(`rl:key_1:${Math.floor(now / 60_000)}`)).toBe("8");
     // 9 and beyond wait for Redis's own total.
     const ninth = countRequest(kv, "key_1", 10, bg.waitUntil, now);
     expect(held).toHaveLength(1);
@@ -110,5 +115,20 @@ describe("countRequest: counting off the request path while far from the limit",
     await a.settle();
     expect(await countRequest(a.kv, "key_2", 100, a.waitUntil, now)).toBe(53);
     expect(await countRequest(a.kv, "key_2", 100, a.waitUntil, now + 60_000)).toBe(1);
+  });
+});
+
+describe("Kv.incr (in-process, or real Redis through @upstash/redis when REDIS_URL is set)", () => {
+  it("increments by one or by n, and gives a new key its time to live once", async () => {
+    const key = `test:incr:${unique("k")}`;
+    expect(await h.services.kv.incr(key, 60)).toBe(1);
+    expect(await h.services.kv.incr(key, 60, 5)).toBe(6);
+    const ttl = await h.services.kv.ttl(key);
+    expect(ttl).toBeGreaterThan(50);
+    expect(ttl).toBeLessThanOrEqual(60);
+    expect(await h.services.kv.incr(key, 5)).toBe(7);
+    // The TTL is set when the key is new (EXPIRE … NX), not pushed back or cut by later increments.
+    expect(await h.services.kv.ttl(key)).toBeGreaterThan(50);
+    await h.services.kv.del(key);
   });
 });
