@@ -31,6 +31,22 @@ export function workerConfig(env: Env): Config {
   };
 }
 
+/**
+ * One Upstash client per isolate and credentials, shared by its requests: it holds no request's
+ * I/O (each command is its own fetch), and the rate limiter keeps what it learned of each
+ * caller per client (lib/rate-limit.ts), which a client per request would throw away.
+ */
+const kvClients = new Map<string, Kv>();
+export function isolateKv(url: string, token: string): Kv {
+  const key = `${url}\n${token}`;
+  let kv = kvClients.get(key);
+  if (!kv) {
+    kv = upstashKv(url, token);
+    kvClients.set(key, kv);
+  }
+  return kv;
+}
+
 /** Builds services lazily: a request that never touches the database opens no connection. */
 export function workerServices(...extras: ExtraServices[]): ServiceProvider {
   return (ctx) => {
@@ -49,7 +65,7 @@ export function workerServices(...extras: ExtraServices[]): ServiceProvider {
       });
       return db;
     });
-    lazy(base, "kv", (): Kv => upstashKv(env.UPSTASH_REDIS_REST_URL!, env.UPSTASH_REDIS_REST_TOKEN!));
+    lazy(base, "kv", (): Kv => isolateKv(env.UPSTASH_REDIS_REST_URL!, env.UPSTASH_REDIS_REST_TOKEN!));
     for (const add of extras) add(base, ctx);
     return base;
   };
