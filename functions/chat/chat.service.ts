@@ -154,9 +154,10 @@ function fromJson<T extends PgTable>(table: T, json: unknown): T["$inferSelect"]
 
 type AssistantRow = typeof assistants.$inferSelect;
 
+/** What the stream needs of the stored message: ids and text (the rows themselves are not read back). */
 export interface StoredChatMessage {
-  conv: ConversationRow;
-  message: MessageRow;
+  conv: Pick<ConversationRow, "id" | "workspaceId">;
+  message: Pick<MessageRow, "id" | "content">;
   /** `assistantId`'s row, else (existing conversation) the conversation's; absent when deleted or none. */
   assistant: AssistantRow | undefined;
   /** Existing conversation: the history the model sees, the new message included. */
@@ -164,23 +165,13 @@ export interface StoredChatMessage {
 }
 
 interface ChatRow {
-  conv: unknown;
-  message: unknown;
+  conv_id: string | null;
+  message_id: string | null;
   assistant: unknown;
   history?: unknown;
 }
 
 const jsonb = (v: Record<string, unknown>) => sql`${JSON.stringify(v)}::jsonb`;
-
-/**
- * The conversation columns the schema knows, for RETURNING: `returning *` would also send the
- * search columns (tsvectors of every word of the conversation) only to have them dropped.
- */
-const CONVERSATION_COLUMNS = sql.raw(
-  Object.values(getTableColumns(conversations))
-    .map((c) => `"${c.name}"`)
-    .join(", "),
-);
 
 /**
  * A new conversation with its first contact message and both events, in one statement. With
@@ -210,22 +201,22 @@ export async function startChat(
              parley_tsv_append(''::tsvector, parley_search_config(${workspaceId}), ${first.content})
       -- The row is written with its first message's words; the messages trigger skips that message (migration 0011).
       where (${aid}::text is null or exists (select 1 from a)) and set_config('parley.indexed_message', ${msgId}, true) is not null
-      returning ${CONVERSATION_COLUMNS}),
+      returning id),
     m as (
       insert into messages (id, workspace_id, conversation_id, sender_type, sender_id, content, status, source, metadata, created_at)
       select ${msgId}, ${workspaceId}, c.id, 'contact', ${first.senderId ?? null}::text, ${first.content}, 'complete', 'chat', '{}'::jsonb, ${at}::timestamptz from c
-      returning *),
+      returning id, conversation_id, sender_type),
     e as (
       insert into events (id, workspace_id, type, entity_type, entity_id, actor, data)
       select ${convEvent}, ${workspaceId}, 'conversation.created', 'conversation', c.id, ${actor}, ${jsonb(convData)} from c
       union all
       select ${msgEvent}, ${workspaceId}, 'message.created', 'message', m.id, ${actor}, jsonb_build_object('conversation_id', m.conversation_id, 'sender_type', m.sender_type) from m)
-    select (select row_to_json(c) from c) as conv, (select row_to_json(m) from m) as message, (select row_to_json(a) from a) as assistant`);
+    select (select id from c) as conv_id, (select id from m) as message_id, (select row_to_json(a) from a) as assistant`);
   const row = rowsOf<ChatRow>(r)[0];
-  if (!row?.conv || !row.message) throw notFound("assistant");
+  if (!row?.conv_id || !row.message_id) throw notFound("assistant");
   return {
-    conv: fromJson(conversations, row.conv),
-    message: fromJson(messages, row.message),
+    conv: { id: row.conv_id, workspaceId },
+    message: { id: row.message_id, content: first.content },
     assistant: row.assistant ? fromJson(assistants, row.assistant) : undefined,
   };
 }
@@ -261,11 +252,11 @@ export async function appendChatMessage(
       -- The counters and the message's words in one row version; the messages trigger skips this message (migration 0011).
       where workspace_id = ${workspaceId} and id = ${conversationId} and (${aid}::text is null or exists (select 1 from a))
         and set_config('parley.indexed_message', ${msgId}, true) is not null
-      returning ${CONVERSATION_COLUMNS}),
+      returning id, contact_id),
     m as (
       insert into messages (id, workspace_id, conversation_id, sender_type, sender_id, content, status, source, metadata, created_at)
       select ${msgId}, ${workspaceId}, c.id, 'contact', c.contact_id, ${content}, 'complete', 'chat', '{}'::jsonb, ${at}::timestamptz from c
-      returning *),
+      returning id, conversation_id, sender_type),
     e as (
       insert into events (id, workspace_id, type, entity_type, entity_id, actor, data)
       select ${msgEvent}, ${workspaceId}, 'message.created', 'message', m.id, ${actor}, jsonb_build_object('conversation_id', m.conversation_id, 'sender_type', m.sender_type) from m),
@@ -273,11 +264,11 @@ export async function appendChatMessage(
       select id, sender_type, content, created_at from messages
       where workspace_id = ${workspaceId} and conversation_id = ${conversationId} and sender_type in ('contact', 'assistant', 'agent')
       order by created_at desc, id desc limit ${HISTORY_MESSAGES})
-    select (select row_to_json(c) from c) as conv, (select row_to_json(m) from m) as message, (select row_to_json(a) from a) as assistant,
+    select (select id from c) as conv_id, (select id from m) as message_id, (select row_to_json(a) from a) as assistant,
            (select coalesce(json_agg(h order by h.created_at desc, h.id desc), '[]'::json) from h) as history`);
   const row = rowsOf<ChatRow>(r)[0];
-  if (!row?.conv || !row.message) throw notFound(aid && !row?.assistant ? "assistant" : "conversation");
-  const message = fromJson(messages, row.message);
+  if (!row?.conv_id || !row.message_id) throw notFound(aid && !row?.assistant ? "assistant" : "conversation");
+  const message = { id: row.message_id, senderType: "contact" as const, content, createdAt: new Date(at) };
   // The statement's snapshot predates its own insert: the new message joins the history here.
   const hist = rowsOf<HistoryRow>({ rows: typeof row.history === "string" ? JSON.parse(row.history) : row.history }).map((h) => ({
     id: h.id,
@@ -288,8 +279,8 @@ export async function appendChatMessage(
   hist.push({ id: message.id, senderType: message.senderType, content: message.content, createdAt: message.createdAt });
   hist.sort((x, y) => y.createdAt.getTime() - x.createdAt.getTime() || (x.id < y.id ? 1 : x.id > y.id ? -1 : 0));
   return {
-    conv: fromJson(conversations, row.conv),
-    message,
+    conv: { id: row.conv_id, workspaceId },
+    message: { id: message.id, content },
     assistant: row.assistant ? fromJson(assistants, row.assistant) : undefined,
     history: toChat(hist.slice(0, HISTORY_MESSAGES)),
   };
