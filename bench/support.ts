@@ -1,10 +1,8 @@
 // Shared parts of the benchmarks: a local server with a bare Hono route beside the API (the
 // baseline every figure is compared with), sign-up, an autocannon run, and a table printer.
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import autocannon from "autocannon";
 import { Hono } from "hono";
 import { type LocalServer, startServer } from "../lib/local/server";
@@ -55,35 +53,6 @@ export async function startBenchServer(env: Record<string, string> = {}): Promis
     dispose: async () => {
       await server.close();
       rmSync(dataDir, { recursive: true, force: true });
-    },
-  };
-}
-
-/**
- * The bench server in a child process: the client and any fake upstream stay in this one, so
- * their work is not charged to Parley's event loop (as in production, where they are other
- * machines). Its services follow DATABASE_URL / REDIS_URL as startBenchServer's do.
- */
-export async function startServerProcess(env: Record<string, string> = {}): Promise<{ url: string; dispose(): Promise<void> }> {
-  const child = spawn(process.execPath, ["--import", "tsx", fileURLToPath(new URL("./server-process.ts", import.meta.url))], {
-    env: { ...process.env, PARLEY_BENCH_ENV: JSON.stringify(env) },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = "";
-    child.stdout.on("data", (b: Buffer) => {
-      out += b.toString("utf8");
-      const m = /\{"url":"([^"]+)"\}\n/.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    child.once("exit", (code) => reject(new Error(`bench server exited (${code}) before listening`)));
-  });
-  return {
-    url,
-    dispose: async () => {
-      child.kill("SIGTERM");
-      await exited;
     },
   };
 }
