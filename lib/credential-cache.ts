@@ -43,7 +43,8 @@ export class CredentialCache {
     if (until <= now) return;
     // Oldest first out: a Map iterates in insertion order.
     if (this.entries.size >= this.max) this.entries.delete(this.entries.keys().next().value!);
-    this.entries.set(credential, { principal, until });
+    // Shared by every request that presents the credential: frozen, so none can change it for the others.
+    this.entries.set(credential, { principal: Object.freeze({ ...principal, scopes: Object.freeze([...principal.scopes]) }), until });
   }
 
   /** Drops the entries of one credential string (a logged-out cookie). */

@@ -102,3 +102,17 @@ describe("credential changes through the API apply at once, cache or not", () =>
     expectError(await h.call("GET", "/v1/auth/me", { headers: { cookie: a.cookie } }), 401, "unauthorized");
   });
 });
+
+describe("CredentialCache entries are shared", () => {
+  it("hands out a frozen principal, so one request cannot change it for the next", () => {
+    const cache = new CredentialCache(5_000);
+    const now = Date.now();
+    cache.set("pk_a", principal(), undefined, now);
+    const p = cache.get("pk_a", now)!;
+    expect(Object.isFrozen(p)).toBe(true);
+    expect(Object.isFrozen(p.scopes)).toBe(true);
+    expect(() => {
+      (p as { role: string }).role = "owner";
+    }).toThrow(TypeError);
+  });
+});
