@@ -4,14 +4,10 @@
 // Server-Timing and rate-limit headers the isolate-level caches produce.
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
+import { eventsOnly, parseSse } from "../chat/helpers";
 import { skipEdge, startWorker, uniqueEmail } from "./support";
 
-const events = (text: string) =>
-  text
-    .split("\n\n")
-    .map((block) => ({ event: /^event: (.+)$/m.exec(block)?.[1], data: /^data: (.+)$/m.exec(block)?.[1] }))
-    .filter((e) => e.event)
-    .map((e) => ({ event: e.event!, data: JSON.parse(e.data ?? "null") }));
+const events = (text: string) => eventsOnly(parseSse(text));
 
 describe.skipIf(skipEdge)("streaming chat in workerd", async () => {
   // One secret for both Workers, as in production: a token issued by identity works in chat.
