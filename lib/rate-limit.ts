@@ -29,6 +29,12 @@ const MAX_SEEN = 10_000;
 const FAST_SHARE = 0.8;
 const TTL = WINDOW + 5;
 
+/** Redis answered `n` (the window's total): the estimate is at least that plus what is still unsent. */
+function learn(s: Seen, n: number): number {
+  s.count = Math.max(s.count, n + s.unsent);
+  return n;
+}
+
 /** Sends what is unsent as one INCRBY, then again while requests kept coming meanwhile. */
 function flush(kv: Kv, key: string, s: Seen): Promise<void> {
   s.sending = true;
@@ -36,7 +42,7 @@ function flush(kv: Kv, key: string, s: Seen): Promise<void> {
   s.unsent = 0;
   return kv.incr(key, TTL, by).then(
     (n) => {
-      s.count = Math.max(s.count, n + s.unsent);
+      learn(s, n);
       s.sending = false;
       if (s.unsent > 0) return flush(kv, key, s);
     },
@@ -62,14 +68,12 @@ export async function countRequest(kv: Kv, who: string, limit: number, waitUntil
   seenByKv.set(kv, seen);
   let s = seen.get(who);
   if (s?.window !== window) {
+    // First sight of this caller in this window: ask Redis. (Re-inserted, so the oldest callers go first.)
+    seen.delete(who);
     if (seen.size >= MAX_SEEN) seen.delete(seen.keys().next().value!);
     s = { window, count: 0, unsent: 0, sending: false };
-    seen.delete(who);
     seen.set(who, s);
-    // First sight of this caller in this window: ask Redis.
-    const n = await kv.incr(key, TTL);
-    s.count = Math.max(s.count, n + s.unsent);
-    return n;
+    return learn(s, await kv.incr(key, TTL));
   }
   if (s.count + 1 <= Math.floor(limit * FAST_SHARE)) {
     s.count++;
@@ -80,9 +84,7 @@ export async function countRequest(kv: Kv, who: string, limit: number, waitUntil
   // Near the limit: this request and any unsent ones, and wait for Redis's total.
   const by = 1 + s.unsent;
   s.unsent = 0;
-  const n = await kv.incr(key, TTL, by);
-  s.count = Math.max(s.count, n + s.unsent);
-  return n;
+  return learn(s, await kv.incr(key, TTL, by));
 }
 
 export const rateLimit = createMiddleware<AppEnv>(async (c, next) => {
