@@ -3,7 +3,7 @@
 // hot path that read was about a third of what Parley added to the first token.
 //
 // The price is a bounded lag. A key revoked, an agent removed or demoted, a session ended
-// takes effect at once in the instance that made the change (the identity routes call
+// takes effect at once in the instance that made the change (the identity services call
 // `forget…` after their transaction commits) and within CREDENTIAL_CACHE_MS everywhere else.
 // An entry never outlives its credential's own expiry (a JWT's `exp`, a key's `expires_at`),
 // and failed lookups are never cached, so a new key works at once.

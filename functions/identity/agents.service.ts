@@ -1,5 +1,6 @@
 // SQL of a workspace's agents: list, create, role changes and removal, with the rule that
 // a workspace always keeps at least one owner.
+import { credentialCache } from "../../lib/credential-cache";
 import { and, asc, count, desc, eq, type SQL } from "drizzle-orm";
 import type { Principal, Role } from "../../lib/auth";
 import type { Database, Db } from "../../lib/db";
@@ -62,7 +63,7 @@ async function findAgent(tx: Db, workspaceId: string, id: string) {
 }
 
 export async function changeRole(db: Database, actor: Principal, id: string, role: Role) {
-  return db.transaction(async (tx) => {
+  const changed = await db.transaction(async (tx) => {
     const target = await findAgent(tx, actor.workspaceId, id);
     assertMayTouchOwner(actor, target.role, role);
     if (target.role === role) return target;
@@ -74,6 +75,9 @@ export async function changeRole(db: Database, actor: Principal, id: string, rol
       .returning();
     return row!;
   });
+  // Committed: this instance's cached credentials of the agent must not keep the old role.
+  credentialCache.forgetAgent(id);
+  return changed;
 }
 
 /** Deletes the agent; their refresh tokens and cookie sessions go with them. */
@@ -86,4 +90,5 @@ export async function deleteAgent(db: Database, actor: Principal, id: string): P
     await revokeAllForAgent(tx, id);
     await tx.delete(agents).where(and(eq(agents.id, id), eq(agents.workspaceId, actor.workspaceId)));
   });
+  credentialCache.forgetAgent(id);
 }

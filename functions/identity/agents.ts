@@ -1,6 +1,5 @@
 // /v1/agents: the people of a workspace. Listing is open to every member (agents need
 // their teammates to assign conversations); creating, role changes and removal are admin-only.
-import { credentialCache } from "../../lib/credential-cache";
 import { createRoute } from "@hono/zod-openapi";
 import { requireRole } from "../../lib/auth";
 import { createRouter } from "../../lib/create-app";
@@ -77,12 +76,10 @@ export const agentsRouter = createRouter()
     const { id } = c.req.valid("param");
     const { role } = c.req.valid("json");
     const agent = await changeRole(c.var.services.db, c.var.principal, id, role);
-    credentialCache.forgetAgent(id);
     return c.json(agentJson(agent), 200);
   })
   .openapi(remove, async (c) => {
     const { id } = c.req.valid("param");
     await deleteAgent(c.var.services.db, c.var.principal, id);
-    credentialCache.forgetAgent(id);
     return c.json({ deleted: true as const, id }, 200);
   });

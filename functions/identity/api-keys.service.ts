@@ -1,5 +1,6 @@
 // SQL of API keys. The key itself is shown once at creation; only its SHA-256 is stored,
 // with a short prefix so people can recognise a key in the list.
+import { credentialCache } from "../../lib/credential-cache";
 import { and, asc, count, desc, eq } from "drizzle-orm";
 import type { Scope } from "../../lib/auth";
 import type { Db } from "../../lib/db";
@@ -61,4 +62,5 @@ export async function revokeApiKey(db: Db, workspaceId: string, id: string): Pro
   const [row] = await db.select({ id: apiKeys.id, revokedAt: apiKeys.revokedAt }).from(apiKeys).where(and(eq(apiKeys.id, id), eq(apiKeys.workspaceId, workspaceId))).limit(1);
   if (!row) throw notFound("API key");
   if (!row.revokedAt) await db.update(apiKeys).set({ revokedAt: new Date() }).where(and(eq(apiKeys.id, id), eq(apiKeys.workspaceId, workspaceId)));
+  credentialCache.forgetApiKey(id);
 }

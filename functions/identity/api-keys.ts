@@ -1,5 +1,4 @@
 // /v1/api-keys: list, create (the key is shown once), revoke. Admin-only.
-import { credentialCache } from "../../lib/credential-cache";
 import { createRoute } from "@hono/zod-openapi";
 import { requireRole, SCOPES, type Scope } from "../../lib/auth";
 import { createRouter } from "../../lib/create-app";
@@ -77,6 +76,5 @@ export const apiKeysRouter = createRouter()
   .openapi(remove, async (c) => {
     const { id } = c.req.valid("param");
     await revokeApiKey(c.var.services.db, c.var.principal.workspaceId, id);
-    credentialCache.forgetApiKey(id);
     return c.json({ deleted: true as const, id }, 200);
   });

@@ -1,5 +1,4 @@
 // Sign-up and every credential exchange: tokens (with rotation), revocation, cookie login.
-import { credentialCache } from "../../lib/credential-cache";
 import { createRoute, z } from "@hono/zod-openapi";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { assertSameOrigin, SESSION_COOKIE } from "../../lib/auth";
@@ -156,7 +155,6 @@ export const authRouter = createRouter()
     if (cookie) {
       assertSameOrigin(c.req.header("origin"), c.req.url, c.var.services.config.publicBaseUrl);
       await endCookieSession(c.var.services.db, cookie);
-      credentialCache.forgetCredential(cookie);
     }
     deleteCookie(c, SESSION_COOKIE, { path: "/", secure: !isPlainLocalhost(c.req.url) });
     return c.json({ logged_out: true as const }, 200);

@@ -1,5 +1,6 @@
 // Identity's SQL and token logic in one place: workspaces, agents, token pairs with
 // rotation and family revocation, cookie sessions.
+import { credentialCache } from "../../lib/credential-cache";
 import { and, eq, isNull, sql } from "drizzle-orm";
 import { ACCESS_TOKEN_TTL, issueAccessToken, type Role } from "../../lib/auth";
 import type { Db, Database } from "../../lib/db";
@@ -138,4 +139,5 @@ export async function createCookieSession(db: Db, agent: { id: string; workspace
 
 export async function endCookieSession(db: Db, token: string): Promise<void> {
   await db.update(authSessions).set({ revokedAt: new Date() }).where(eq(authSessions.tokenHash, await sha256Hex(token)));
+  credentialCache.forgetCredential(token);
 }

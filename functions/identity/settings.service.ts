@@ -1,4 +1,5 @@
 // SQL of workspace settings and an agent's own password.
+import { credentialCache } from "../../lib/credential-cache";
 import { and, eq, sql } from "drizzle-orm";
 import type { Database, Db } from "../../lib/db";
 import { ApiError, notFound } from "../../lib/errors";
@@ -52,5 +53,7 @@ export async function changePassword(
     await tx.update(agents).set({ passwordHash, updatedAt: new Date() }).where(eq(agents.id, row.id));
     await revokeAllForAgent(tx, row.id, { keepSessionHash: input.keepSessionHash });
   });
+  // Committed: the agent's other sessions must not linger in this instance's cache.
+  credentialCache.forgetAgent(row.id);
   return row;
 }

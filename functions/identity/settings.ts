@@ -1,5 +1,4 @@
 // /v1/settings: the workspace's name and settings, and an agent's own password.
-import { credentialCache } from "../../lib/credential-cache";
 import { createRoute, type RouteConfig } from "@hono/zod-openapi";
 import { getCookie } from "hono/cookie";
 import { requireAgent, requireRole, SESSION_COOKIE } from "../../lib/auth";
@@ -79,8 +78,6 @@ export const settingsRouter = createRouter()
       next: new_password,
       keepSessionHash: cookie ? await sha256Hex(cookie) : undefined,
     });
-    // The agent's other sessions were revoked: none may linger in this instance's cache.
-    credentialCache.forgetAgent(agent.id);
     const tokens = p.via === "jwt" ? await issueTokenPair(db, agent, config.jwtSecret) : null;
     return c.json({ password_changed: true as const, tokens }, 200);
   });
