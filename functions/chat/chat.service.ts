@@ -134,7 +134,8 @@ export async function appendMessages(tx: Db, conv: Pick<ConversationRow, "id" | 
 // Each statement is a round trip (2–3 ms over the Neon WebSocket), and the model is called only
 // after the user message is stored, so every round trip here is added to time-to-first-token.
 // Data-modifying CTEs make the whole write one atomic statement (no BEGIN/COMMIT): the rows
-// and events are the same ones appendMessages and the conversations function write.
+// and events are the same ones appendMessages and the conversations function write. The CTEs
+// live in plpgsql functions (migration 0012), so each connection plans them once, not per call.
 
 /** The rows of a raw query, from either driver (Neon's QueryResult or PGlite's result). */
 function rowsOf<T>(r: unknown): T[] {
@@ -193,25 +194,9 @@ export async function startChat(
   const aid = checkAssistant ?? null;
   const convData = { title: input.title, source: input.source, contact_id: input.contactId ?? null, session_id: input.sessionId ?? null, assistant_id: input.assistantId ?? null };
   const r = await db.execute(sql`
-    with a as (select * from assistants where workspace_id = ${workspaceId} and id = ${aid}::text),
-    c as (
-      insert into conversations (id, workspace_id, title, source, contact_id, session_id, assistant_id, metadata, message_count, unread_count, last_message_at, messages_tsv)
-      select ${convId}, ${workspaceId}, ${input.title}, ${input.source}, ${input.contactId ?? null}::text, ${input.sessionId ?? null}::text,
-             ${input.assistantId ?? null}::text, ${jsonb(input.metadata ?? {})}, 1, 1, ${at}::timestamptz,
-             parley_tsv_append(''::tsvector, parley_search_config(${workspaceId}), ${first.content})
-      -- The row is written with its first message's words; the messages trigger skips that message (migration 0011).
-      where (${aid}::text is null or exists (select 1 from a)) and set_config('parley.indexed_message', ${msgId}, true) is not null
-      returning id),
-    m as (
-      insert into messages (id, workspace_id, conversation_id, sender_type, sender_id, content, status, source, metadata, created_at)
-      select ${msgId}, ${workspaceId}, c.id, 'contact', ${first.senderId ?? null}::text, ${first.content}, 'complete', 'chat', '{}'::jsonb, ${at}::timestamptz from c
-      returning id, conversation_id, sender_type),
-    e as (
-      insert into events (id, workspace_id, type, entity_type, entity_id, actor, data)
-      select ${convEvent}, ${workspaceId}, 'conversation.created', 'conversation', c.id, ${actor}, ${jsonb(convData)} from c
-      union all
-      select ${msgEvent}, ${workspaceId}, 'message.created', 'message', m.id, ${actor}, jsonb_build_object('conversation_id', m.conversation_id, 'sender_type', m.sender_type) from m)
-    select (select id from c) as conv_id, (select id from m) as message_id, (select row_to_json(a) from a) as assistant`);
+    select * from parley_chat_start(${workspaceId}, ${convId}, ${msgId}, ${convEvent}, ${msgEvent}, ${aid}::text,
+      ${input.title}, ${input.source}, ${input.contactId ?? null}::text, ${input.sessionId ?? null}::text, ${input.assistantId ?? null}::text,
+      ${jsonb(input.metadata ?? {})}, ${at}::timestamptz, ${first.senderId ?? null}::text, ${first.content}, ${actor}, ${jsonb(convData)})`);
   const row = rowsOf<ChatRow>(r)[0];
   if (!row?.conv_id || !row.message_id) throw notFound("assistant");
   return {
@@ -240,32 +225,7 @@ export async function appendChatMessage(
   const msgEvent = newId("evt");
   const aid = checkAssistant ?? null;
   const r = await db.execute(sql`
-    with a as (
-      select * from assistants
-      where workspace_id = ${workspaceId}
-        and id = coalesce(${aid}::text, (select assistant_id from conversations where workspace_id = ${workspaceId} and id = ${conversationId}))),
-    c as (
-      update conversations
-      set message_count = message_count + 1, unread_count = unread_count + 1,
-          last_message_at = greatest(last_message_at, ${at}::timestamptz), updated_at = now(),
-          messages_tsv = parley_tsv_append(messages_tsv, search_config, ${content})
-      -- The counters and the message's words in one row version; the messages trigger skips this message (migration 0011).
-      where workspace_id = ${workspaceId} and id = ${conversationId} and (${aid}::text is null or exists (select 1 from a))
-        and set_config('parley.indexed_message', ${msgId}, true) is not null
-      returning id, contact_id),
-    m as (
-      insert into messages (id, workspace_id, conversation_id, sender_type, sender_id, content, status, source, metadata, created_at)
-      select ${msgId}, ${workspaceId}, c.id, 'contact', c.contact_id, ${content}, 'complete', 'chat', '{}'::jsonb, ${at}::timestamptz from c
-      returning id, conversation_id, sender_type),
-    e as (
-      insert into events (id, workspace_id, type, entity_type, entity_id, actor, data)
-      select ${msgEvent}, ${workspaceId}, 'message.created', 'message', m.id, ${actor}, jsonb_build_object('conversation_id', m.conversation_id, 'sender_type', m.sender_type) from m),
-    h as (
-      select id, sender_type, content, created_at from messages
-      where workspace_id = ${workspaceId} and conversation_id = ${conversationId} and sender_type in ('contact', 'assistant', 'agent')
-      order by created_at desc, id desc limit ${HISTORY_MESSAGES})
-    select (select id from c) as conv_id, (select id from m) as message_id, (select row_to_json(a) from a) as assistant,
-           (select coalesce(json_agg(h order by h.created_at desc, h.id desc), '[]'::json) from h) as history`);
+    select * from parley_chat_append(${workspaceId}, ${conversationId}, ${msgId}, ${msgEvent}, ${aid}::text, ${at}::timestamptz, ${content}, ${actor}, ${HISTORY_MESSAGES}::int)`);
   const row = rowsOf<ChatRow>(r)[0];
   if (!row?.conv_id || !row.message_id) throw notFound(aid && !row?.assistant ? "assistant" : "conversation");
   const message = { id: row.message_id, senderType: "contact" as const, content, createdAt: new Date(at) };
