@@ -1,8 +1,8 @@
 // POST /v1/chat/stream against the fake OpenAI server: real usage, failures mid-stream,
 // client disconnects, timeouts, Last-Event-ID replay, heartbeats, sessions and tenancy.
-import { and, eq } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
-import { conversations, llmUsage, messages, sessions } from "../../schema";
+import { conversations, events, llmUsage, messages, sessions } from "../../schema";
 import { startFakeOpenAI } from "../support/fake-openai";
 import { createHarness, expectError } from "../support/harness";
 import { createAssistant, eventsOnly, eventually, openStream, parseSse, readEvents, sseReader, textOf } from "./helpers";
@@ -195,6 +195,41 @@ describe("chat stream over an OpenAI-compatible provider", () => {
     const evs2 = eventsOnly(parseSse((await h.call("POST", "/v1/chat/stream", { token: t.token, body: { message: "new thread", session_id: s!.id } })).text));
     const [conv2] = await db.select().from(conversations).where(eq(conversations.id, evs2[0]!.data.conversation_id));
     expect(conv2).toMatchObject({ sessionId: s!.id, contactId: contact_id, source: "chat", title: "new thread" });
+  });
+
+  it("a database failure while storing the user message is a 503 and leaves nothing half-written", async () => {
+    const t = await h.signUp();
+    const first = eventsOnly(parseSse((await h.call("POST", "/v1/chat/stream", { token: t.token, body: { message: "before the outage" } })).text));
+    const convId = first[0]!.data.conversation_id as string;
+    const [before] = await db.select().from(conversations).where(eq(conversations.id, convId));
+    const tsvBefore = await db.execute(sql`select messages_tsv::text as v from conversations where id = ${convId}`);
+    const eventCount = async () => (await db.select().from(events).where(eq(events.workspaceId, t.workspaceId))).length;
+    const eventsBefore = await eventCount();
+    // The store's last step (its events) fails inside the database, for this workspace only:
+    // the statement's earlier inserts and updates must go with it.
+    const fn = `parley_test_fail_${t.workspaceId}`;
+    await db.execute(sql.raw(`create function ${fn}() returns trigger language plpgsql as $$ begin
+      if new.workspace_id = '${t.workspaceId}' then raise exception 'out of resources' using errcode = '53000'; end if; return new; end $$`));
+    await db.execute(sql.raw(`create trigger ${fn} before insert on events for each row execute function ${fn}()`));
+    try {
+      fake.reset();
+      expectError(await h.call("POST", "/v1/chat/stream", { token: t.token, body: { message: "a new chat in the outage" } }), 503, "service_unavailable");
+      expectError(await h.call("POST", "/v1/chat/stream", { token: t.token, body: { message: "a follow-up in the outage", conversation_id: convId } }), 503, "service_unavailable");
+      expect(fake.requests).toHaveLength(0);
+    } finally {
+      await db.execute(sql.raw(`drop trigger ${fn} on events`));
+      await db.execute(sql.raw(`drop function ${fn}()`));
+    }
+    const convs = await db.select().from(conversations).where(eq(conversations.workspaceId, t.workspaceId));
+    expect(convs.map((c) => c.id)).toEqual([convId]);
+    const [after] = await db.select().from(conversations).where(eq(conversations.id, convId));
+    expect({ count: after!.messageCount, unread: after!.unreadCount, last: after!.lastMessageAt }).toEqual({ count: before!.messageCount, unread: before!.unreadCount, last: before!.lastMessageAt });
+    expect((await db.execute(sql`select messages_tsv::text as v from conversations where id = ${convId}`)) as unknown).toEqual(tsvBefore);
+    expect((await messagesOf(convId)).map((m) => m.content)).not.toContain("a follow-up in the outage");
+    expect(await eventCount()).toBe(eventsBefore);
+    // And the chat works again once the database does.
+    const again = eventsOnly(parseSse((await h.call("POST", "/v1/chat/stream", { token: t.token, body: { message: "after the outage", conversation_id: convId } })).text));
+    expect(again.at(-1)!.event).toBe("message_end");
   });
 
   it("validates the body (422 with fields) and keeps tenants apart (404)", async () => {
