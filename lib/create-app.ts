@@ -8,7 +8,7 @@ import { bodyLimit } from "hono/body-limit";
 import { createMiddleware } from "hono/factory";
 import { HTTPException } from "hono/http-exception";
 import { authenticate } from "./auth";
-import { ApiError, dataException, type ErrorCode, errorBody, fieldErrors, isDependencyFailure, uniqueViolation } from "./errors";
+import { ApiError, dataException, describeError, describeStack, type ErrorCode, errorBody, fieldErrors, isDependencyFailure, uniqueViolation } from "./errors";
 import type { AppEnv } from "./env";
 import { idempotency } from "./idempotency";
 import { newId } from "./ids";
@@ -46,7 +46,7 @@ const requestId = createMiddleware<AppEnv>(async (c, next) => {
 
 function waitUntilFor(c: Context<AppEnv>) {
   return (p: Promise<unknown>) => {
-    const guarded = p.catch((err) => console.error(JSON.stringify({ msg: "background task failed", request_id: c.get("requestId"), error: String(err) })));
+    const guarded = p.catch((err) => console.error(JSON.stringify({ msg: "background task failed", request_id: c.get("requestId"), error: describeError(err) })));
     try {
       c.executionCtx.waitUntil(guarded);
     } catch {
@@ -89,12 +89,12 @@ export function handleError(err: Error, c: Context<AppEnv>): Response {
 
   if (err instanceof ApiError) {
     if (err.code === "internal_error" || err.code === "service_unavailable") {
-      console.error(JSON.stringify({ msg: err.message, code: err.code, request_id: rid, cause: String(err.cause ?? "") }));
+      console.error(JSON.stringify({ msg: err.message, code: err.code, request_id: rid, cause: err.cause === undefined ? "" : describeError(err.cause) }));
     }
     return send(err.code, err.status, err.message, err.details, err.headers);
   }
   if (isDependencyFailure(err)) {
-    console.error(JSON.stringify({ msg: "dependency failure", request_id: rid, error: String(err), cause: String((err as { cause?: unknown }).cause ?? "") }));
+    console.error(JSON.stringify({ msg: "dependency failure", request_id: rid, error: describeError(err) }));
     return send("service_unavailable", 503, "A service Parley depends on is unavailable. Nothing was written; try again.");
   }
   if (uniqueViolation(err)) {
@@ -109,7 +109,7 @@ export function handleError(err: Error, c: Context<AppEnv>): Response {
     const message = err.status === 400 && /JSON/i.test(err.message) ? "Malformed JSON in request body." : err.message || code;
     return send(code, err.status === 405 ? 404 : err.status === 415 ? 400 : err.status, message);
   }
-  console.error(JSON.stringify({ msg: "unhandled error", request_id: rid, error: String(err), stack: err?.stack }));
+  console.error(JSON.stringify({ msg: "unhandled error", request_id: rid, error: describeError(err), stack: describeStack(err) }));
   return send("internal_error", 500, "Something went wrong on our side. Quote the request id if you contact support.");
 }
 

@@ -89,6 +89,33 @@ export function fieldErrors(issues: ReadonlyArray<{ path: ReadonlyArray<Property
   return fields;
 }
 
+/**
+ * An error as a log line, without the values a failed query carried. drizzle's query errors put
+ * the statement's parameters in their message (a customer's message, an email, a token hash):
+ * logs keep the statement's start, the database's own message and its SQLSTATE instead.
+ */
+export function describeError(err: unknown): string {
+  const e = err as { query?: unknown; params?: unknown; cause?: unknown } | null;
+  if (e && typeof e.query === "string" && Array.isArray(e.params)) {
+    const cause = e.cause as { message?: unknown; code?: unknown } | undefined;
+    const query = e.query.replace(/\s+/g, " ").trim().slice(0, 160);
+    const why = typeof cause?.message === "string" ? cause.message : String(e.cause ?? "");
+    return `Failed query: ${query} (${e.params.length} parameters withheld): ${why}${typeof cause?.code === "string" ? ` [${cause.code}]` : ""}`;
+  }
+  if (e && typeof e.cause === "object" && e.cause !== null && (e.cause as { query?: unknown }).query !== undefined) {
+    return `${err instanceof Error ? err.name : "Error"}: ${describeError(e.cause)}`;
+  }
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+}
+
+/** The stack of `err` with its first line (the message) replaced by describeError's. */
+export function describeStack(err: unknown): string | undefined {
+  const stack = (err as { stack?: unknown } | null)?.stack;
+  if (typeof stack !== "string") return undefined;
+  const at = stack.indexOf("\n    at ");
+  return `${describeError(err)}${at >= 0 ? stack.slice(at) : ""}`;
+}
+
 // SQLSTATE classes that mean "the database is not there right now", not "your query is wrong".
 const UNAVAILABLE_SQLSTATE = /^(08|53|57P0[1-3]|57014|58)/;
 

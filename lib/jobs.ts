@@ -13,7 +13,7 @@ import { jobRuns, SYSTEM_WORKSPACE_ID } from "../schema/jobs";
 import { createApp } from "./create-app";
 import type { Tx } from "./db";
 import type { AppEnv } from "./env";
-import { ApiError, type ErrorCode, ErrorSchema, errorBody, errorResponses, fieldErrors } from "./errors";
+import { ApiError, describeError, type ErrorCode, ErrorSchema, errorBody, errorResponses, fieldErrors } from "./errors";
 import { newId } from "./ids";
 import type { JobName } from "./queue";
 import type { Services } from "./services";
@@ -184,7 +184,7 @@ export function createJobApp<S extends z.ZodType>(name: JobName, payloadSchema: 
       }
       // Transient: nothing of the attempt was kept. Note the attempt (best effort: the database
       // may be what failed) and answer 5xx so QStash retries.
-      await record(services, { job: name, key, messageId, retried, workspaceId }, "retrying", String(err instanceof Error ? err.message : err)).catch(() => undefined);
+      await record(services, { job: name, key, messageId, retried, workspaceId }, "retrying", describeError(err)).catch(() => undefined);
       throw err;
     }
     return c.json({ job: name, key, run_id: claim.runId, status: claim.status, duplicate: claim.duplicate }, 200);

@@ -1,7 +1,7 @@
 // Fixed-window rate limit per credential (per client address when anonymous), counted in
 // Redis, with the contract's X-RateLimit-* headers on every /v1 answer.
 import { createMiddleware } from "hono/factory";
-import { ApiError } from "./errors";
+import { ApiError, describeError } from "./errors";
 import type { AppEnv } from "./env";
 import type { Kv } from "./kv";
 
@@ -48,7 +48,7 @@ function flush(kv: Kv, key: string, s: Seen): Promise<void> {
     },
     (err) => {
       s.sending = false;
-      console.warn(JSON.stringify({ msg: "rate limit not counted", error: String(err) }));
+      console.warn(JSON.stringify({ msg: "rate limit not counted", error: describeError(err) }));
     },
   );
 }
@@ -99,7 +99,7 @@ export const rateLimit = createMiddleware<AppEnv>(async (c, next) => {
     count = await countRequest(kv, who, limit, waitUntil);
   } catch (err) {
     // Rate limiting fails open: a Redis outage must not take the whole API down with it.
-    console.warn(JSON.stringify({ msg: "rate limit unavailable", request_id: c.get("requestId"), error: String(err) }));
+    console.warn(JSON.stringify({ msg: "rate limit unavailable", request_id: c.get("requestId"), error: describeError(err) }));
     return next();
   }
   const headers = {

@@ -6,7 +6,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { createRouter, handleError } from "../../lib/create-app";
 import type { AppEnv } from "../../lib/env";
-import { ApiError, errorResponses } from "../../lib/errors";
+import { ApiError, describeError, errorResponses } from "../../lib/errors";
 import { actorOf } from "../../lib/events";
 import { newId, randomToken } from "../../lib/ids";
 import { type ChatMessage, LlmError } from "../../lib/llm";
@@ -220,7 +220,7 @@ export const openaiRouter = createRouter().openapi(completions, async (c) => {
         write({ error: { code: "service_unavailable", message: out.error?.message ?? "The reply was cut short.", type: "server_error", param: null, request_id: c.var.requestId } });
       }
     } catch (err) {
-      console.error(JSON.stringify({ msg: "openai-compatible stream failed", request_id: c.var.requestId, error: String(err) }));
+      console.error(JSON.stringify({ msg: "openai-compatible stream failed", request_id: c.var.requestId, error: describeError(err) }));
       write({ error: { code: "service_unavailable", message: "Parley could not store the reply; try again.", type: "server_error", param: null, request_id: c.var.requestId } });
     } finally {
       open = false;

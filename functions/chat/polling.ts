@@ -11,7 +11,7 @@ import { createRoute } from "@hono/zod-openapi";
 import { and, eq } from "drizzle-orm";
 import { createRouter } from "../../lib/create-app";
 import type { Database } from "../../lib/db";
-import { errorResponses, notFound } from "../../lib/errors";
+import { describeError, errorResponses, notFound } from "../../lib/errors";
 import { actorOf } from "../../lib/events";
 import { newId } from "../../lib/ids";
 import type { Llm } from "../../lib/llm";
@@ -84,7 +84,7 @@ async function produce(db: Database, llm: Llm, ws: string, actor: string, task: 
     error = out.error?.message ?? null;
   } catch (err) {
     error = "Parley could not produce the reply; send the message again.";
-    console.error(JSON.stringify({ msg: "chat task failed", task_id: task.id, error: String(err) }));
+    console.error(JSON.stringify({ msg: "chat task failed", task_id: task.id, error: describeError(err) }));
   }
   await db
     .update(chatTasks)

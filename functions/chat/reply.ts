@@ -2,6 +2,7 @@
 // the assistant message when the stream ends — `complete`, or `incomplete` with what it got
 // so far when the provider fails or the caller aborts — then adds the tokens to the usage ledger.
 import type { Database } from "../../lib/db";
+import { describeError } from "../../lib/errors";
 import { type ChatMessage, type Completion, estimateUsage, type Llm, LlmError, type LlmUsage, systemPrompt } from "../../lib/llm";
 import type { AssistantRow } from "./assistants.service";
 import { type ConversationRow, type MessageRow, recordUsage, storeMessage } from "./chat.service";
@@ -91,7 +92,7 @@ export async function runReply(input: ReplyInput, onDelta: (text: string) => voi
   );
   if (usage) {
     await recordUsage(input.db, input.workspaceId, usedModel, usage).catch((err) =>
-      console.error(JSON.stringify({ msg: "usage not recorded", workspace_id: input.workspaceId, error: String(err) })),
+      console.error(JSON.stringify({ msg: "usage not recorded", workspace_id: input.workspaceId, error: describeError(err) })),
     );
   }
   return { status, text: message.content, model: usedModel, usage, finishReason: done?.finishReason ?? null, error, message };

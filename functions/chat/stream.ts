@@ -2,7 +2,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { createRouter } from "../../lib/create-app";
 import type { AppContext, Env } from "../../lib/env";
-import { ApiError, errorResponses } from "../../lib/errors";
+import { ApiError, describeError, errorResponses } from "../../lib/errors";
 import { actorOf } from "../../lib/events";
 import { newId } from "../../lib/ids";
 import { LlmError } from "../../lib/llm";
@@ -133,7 +133,7 @@ export const streamRouter = createRouter().openapi(stream, async (c) => {
     messageId,
     heartbeatMs: heartbeatMs(c.env),
     requestSignal: c.req.raw.signal,
-    onError: (err) => console.error(JSON.stringify({ msg: "stream not recorded for replay", request_id: c.var.requestId, error: String(err) })),
+    onError: (err) => console.error(JSON.stringify({ msg: "stream not recorded for replay", request_id: c.var.requestId, error: describeError(err) })),
   });
   channel.send("message_start", { conversation_id: conv.id, message_id: messageId, user_message_id: stored.message.id });
 
@@ -149,7 +149,7 @@ export const streamRouter = createRouter().openapi(stream, async (c) => {
       } else channel.send("error", { code: "service_unavailable", message: out.error?.message ?? "The reply was cut short." });
     } catch (err) {
       // The final write failed (database down): say so on the stream rather than ending silently.
-      console.error(JSON.stringify({ msg: "chat stream failed", request_id: c.var.requestId, error: String(err) }));
+      console.error(JSON.stringify({ msg: "chat stream failed", request_id: c.var.requestId, error: describeError(err) }));
       channel.send("error", { code: "service_unavailable", message: err instanceof LlmError ? err.message : "Parley could not store the reply; send the message again." });
     } finally {
       await channel.close();

@@ -8,7 +8,7 @@ import type { Context } from "hono";
 import { createRouter } from "../../lib/create-app";
 import type { Db } from "../../lib/db";
 import type { AppEnv } from "../../lib/env";
-import { ApiError, errorResponses } from "../../lib/errors";
+import { ApiError, describeError, errorResponses } from "../../lib/errors";
 import { type ChatMessage, systemPrompt } from "../../lib/llm";
 import { jsonContent } from "../../lib/openapi";
 import { safeParam } from "../../lib/safe-text";
@@ -83,7 +83,7 @@ async function suggestFor(c: Context<AppEnv>, id: string) {
   const system = systemPrompt({ instructions: `${assistant?.instructions ?? DEFAULT_INSTRUCTIONS}\n\n${DRAFTING}`, knowledge: assistant?.knowledge });
   const model = llm.provider === "offline" ? llm.defaultModel : assistant?.model || llm.defaultModel;
   const done = await llm.complete({ messages: [system, ...turns], model, temperature: assistant?.temperature ?? undefined, maxTokens: MAX_TOKENS, signal: c.req.raw.signal });
-  await recordUsage(db, ws, done.model, done.usage).catch((err) => console.error(JSON.stringify({ msg: "usage not recorded", workspace_id: ws, error: String(err) })));
+  await recordUsage(db, ws, done.model, done.usage).catch((err) => console.error(JSON.stringify({ msg: "usage not recorded", workspace_id: ws, error: describeError(err) })));
   return { suggestion: done.text, model: done.model };
 }
 

@@ -5,7 +5,7 @@
 // (functions/jobs/summarize.ts), so the conversations bundle stays free of the openai SDK.
 import { and, count, desc, eq, sql } from "drizzle-orm";
 import type { Db } from "../../lib/db";
-import { ApiError } from "../../lib/errors";
+import { ApiError, describeError } from "../../lib/errors";
 import { recordEvent } from "../../lib/events";
 import { newId } from "../../lib/ids";
 import { iso } from "../../lib/openapi";
@@ -100,7 +100,7 @@ export async function publishSummary(db: Db, queue: Queue, s: SummaryRow): Promi
     await queue.publish("summaries", summaryPayload(s), { deduplicationId: summaryJobKey(s.id), retries: SUMMARY_JOB_RETRIES });
     return { ok: true };
   } catch (err) {
-    console.error(JSON.stringify({ msg: "summary job not published", summary_id: s.id, workspace_id: s.workspaceId, error: String(err instanceof Error ? err.message : err) }));
+    console.error(JSON.stringify({ msg: "summary job not published", summary_id: s.id, workspace_id: s.workspaceId, error: describeError(err) }));
     await markSummaryFailed(db, s, PUBLISH_FAILED);
     return { ok: false, error: PUBLISH_FAILED };
   }

@@ -1,6 +1,7 @@
 // The dependency checks behind /healthz: the database must answer `select 1` (else 503);
 // Redis is reported but not required, because the API degrades without it (rate limits fail open).
 import { sql } from "drizzle-orm";
+import { describeError } from "../../lib/errors";
 import type { Services } from "../../lib/services";
 
 export const DB_TIMEOUT_MS = 5_000;
@@ -29,7 +30,7 @@ export async function checkHealth(services: Services): Promise<HealthReport> {
         await within(Promise.resolve().then(() => services.db.execute(sql`select 1`)), DB_TIMEOUT_MS);
         return { ok: true as const };
       } catch (err) {
-        return { ok: false as const, error: String(err) };
+        return { ok: false as const, error: describeError(err) };
       }
     })(),
     (async () => {

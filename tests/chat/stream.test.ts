@@ -1,7 +1,7 @@
 // POST /v1/chat/stream against the fake OpenAI server: real usage, failures mid-stream,
 // client disconnects, timeouts, Last-Event-ID replay, heartbeats, sessions and tenancy.
 import { and, eq, sql } from "drizzle-orm";
-import { afterAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { conversations, events, llmUsage, messages, sessions } from "../../schema";
 import { startFakeOpenAI } from "../support/fake-openai";
 import { createHarness, expectError } from "../support/harness";
@@ -211,12 +211,18 @@ describe("chat stream over an OpenAI-compatible provider", () => {
     await db.execute(sql.raw(`create function ${fn}() returns trigger language plpgsql as $$ begin
       if new.workspace_id = '${t.workspaceId}' then raise exception 'out of resources' using errcode = '53000'; end if; return new; end $$`));
     await db.execute(sql.raw(`create trigger ${fn} before insert on events for each row execute function ${fn}()`));
+    const logged = vi.spyOn(console, "error").mockImplementation(() => undefined);
     try {
       fake.reset();
       expectError(await h.call("POST", "/v1/chat/stream", { token: t.token, body: { message: "a new chat in the outage" } }), 503, "service_unavailable");
       expectError(await h.call("POST", "/v1/chat/stream", { token: t.token, body: { message: "a follow-up in the outage", conversation_id: convId } }), 503, "service_unavailable");
       expect(fake.requests).toHaveLength(0);
+      // The log says what failed (statement, database message, SQLSTATE), not what the customer wrote.
+      const lines = logged.mock.calls.map((args) => args.join(" "));
+      expect(lines.some((l) => l.includes("parley_chat_start") && l.includes("out of resources") && l.includes("53000"))).toBe(true);
+      expect(lines.join("\n")).not.toMatch(/in the outage|params:/);
     } finally {
+      logged.mockRestore();
       await db.execute(sql.raw(`drop trigger ${fn} on events`));
       await db.execute(sql.raw(`drop function ${fn}()`));
     }
