@@ -7,3 +7,8 @@ export type Database = PgDatabase<PgQueryResultHKT, typeof schema>;
 export type Tx = Parameters<Parameters<Database["transaction"]>[0]>[0];
 /** Either the database or an open transaction: service functions accept both. */
 export type Db = Database | Tx;
+
+/** The rows of a raw `db.execute(…)`, from either driver (Neon's QueryResult or PGlite's result). */
+export function rowsOf<T>(r: unknown): T[] {
+  return (Array.isArray(r) ? r : ((r as { rows?: T[] }).rows ?? [])) as T[];
+}

@@ -5,7 +5,7 @@
 import { and, asc, desc, eq, getTableColumns, gt, inArray, notInArray, type SQL, sql } from "drizzle-orm";
 import { insertConversation } from "../conversations/insert";
 import type { PgTable } from "drizzle-orm/pg-core";
-import type { Database, Db } from "../../lib/db";
+import { type Database, type Db, rowsOf } from "../../lib/db";
 import { notFound } from "../../lib/errors";
 import { recordEvent } from "../../lib/events";
 import { newId } from "../../lib/ids";
@@ -136,11 +136,6 @@ export async function appendMessages(tx: Db, conv: Pick<ConversationRow, "id" | 
 // Data-modifying CTEs make the whole write one atomic statement (no BEGIN/COMMIT): the rows
 // and events are the same ones appendMessages and the conversations function write. The CTEs
 // live in plpgsql functions (migration 0012), so each connection plans them once, not per call.
-
-/** The rows of a raw query, from either driver (Neon's QueryResult or PGlite's result). */
-function rowsOf<T>(r: unknown): T[] {
-  return (Array.isArray(r) ? r : ((r as { rows?: T[] }).rows ?? [])) as T[];
-}
 
 /** A table row from `row_to_json(…)`, through the columns' own driver mapping (timestamps → Date). */
 function fromJson<T extends PgTable>(table: T, json: unknown): T["$inferSelect"] {

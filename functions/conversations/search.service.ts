@@ -4,7 +4,7 @@
 // its columns are deliberately not in the drizzle schema, so that no `select()` of a
 // conversation ever ships kilobytes of tsvector.
 import { type SQL, sql } from "drizzle-orm";
-import type { Db } from "../../lib/db";
+import { type Db, rowsOf } from "../../lib/db";
 import { offsetOf, type Page } from "../../lib/pagination";
 
 export const SEARCH_SORTS = ["relevance", "created_at", "-created_at"] as const;
@@ -311,9 +311,3 @@ const list = (values: string[]) =>
     values.map((v) => sql`${v}`),
     sql`, `,
   );
-
-/** drizzle's execute answers rows directly (PGlite) or in `.rows` (node-postgres/Neon). */
-export function rowsOf<T>(r: unknown): T[] {
-  if (Array.isArray(r)) return r as T[];
-  return ((r as { rows?: T[] }).rows ?? []) as T[];
-}

@@ -2,6 +2,7 @@
 // client disconnects, timeouts, Last-Event-ID replay, heartbeats, sessions and tenancy.
 import { and, eq, sql } from "drizzle-orm";
 import { afterAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { rowsOf } from "../../lib/db";
 import { conversations, events, llmUsage, messages, sessions } from "../../schema";
 import { startFakeOpenAI } from "../support/fake-openai";
 import { createHarness, expectError } from "../support/harness";
@@ -202,10 +203,7 @@ describe("chat stream over an OpenAI-compatible provider", () => {
     const first = eventsOnly(parseSse((await h.call("POST", "/v1/chat/stream", { token: t.token, body: { message: "before the outage" } })).text));
     const convId = first[0]!.data.conversation_id as string;
     const [before] = await db.select().from(conversations).where(eq(conversations.id, convId));
-    const tsvOf = async (id: string) => {
-      const r = (await db.execute(sql`select messages_tsv::text as v from conversations where id = ${id}`)) as unknown as { rows?: Array<{ v: string }> } | Array<{ v: string }>;
-      return (Array.isArray(r) ? r : (r.rows ?? []))[0]?.v;
-    };
+    const tsvOf = async (id: string) => rowsOf<{ v: string }>(await db.execute(sql`select messages_tsv::text as v from conversations where id = ${id}`))[0]?.v;
     const tsvBefore = await tsvOf(convId);
     expect(tsvBefore).toContain("outag");
     const eventCount = async () => (await db.select().from(events).where(eq(events.workspaceId, t.workspaceId))).length;

@@ -3,7 +3,7 @@
 // `search` filter and the contacts' search use their indexes.
 import { eq, sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { rowsOf } from "../../functions/conversations/search.service";
+import { rowsOf } from "../../lib/db";
 import { conversations, messages } from "../../schema";
 import { openStream, readEvents } from "../chat/helpers";
 import { createHarness, expectError } from "../support/harness";
