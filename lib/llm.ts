@@ -304,8 +304,11 @@ export interface LlmEnv {
 
 const positive = (v: string | undefined) => (v !== undefined && v !== "" && Number.isFinite(Number(v)) && Number(v) >= 0 ? Number(v) : undefined);
 
-/** The OpenAI provider when OPENAI_API_KEY is set (any compatible server via OPENAI_BASE_URL), else parley-offline. */
-export function llmFromEnv(env: LlmEnv): Llm {
+/**
+ * The OpenAI provider when OPENAI_API_KEY is set (any compatible server via OPENAI_BASE_URL), else
+ * parley-offline. `fetch` replaces the runtime's (the local server passes one over node:http).
+ */
+export function llmFromEnv(env: LlmEnv, transport: { fetch?: typeof fetch } = {}): Llm {
   if (!env.OPENAI_API_KEY) return offlineLlm();
   return openaiLlm({
     apiKey: env.OPENAI_API_KEY,
@@ -313,6 +316,7 @@ export function llmFromEnv(env: LlmEnv): Llm {
     model: env.OPENAI_MODEL || undefined,
     timeoutMs: positive(env.OPENAI_TIMEOUT_MS) || undefined,
     maxRetries: positive(env.OPENAI_MAX_RETRIES),
+    fetch: transport.fetch,
   });
 }
 
