@@ -75,14 +75,18 @@ async function openDatabase(dataDir: string | null, env: LocalOptions["env"] = {
   const { PGlite } = await import("@electric-sql/pglite");
   const { drizzle } = await import("drizzle-orm/pglite");
   const { migrate } = await import("drizzle-orm/pglite/migrator");
+  const { batchQueries } = await import("./pglite-batched");
   // pg_trgm: the search migration indexes contacts' name, email and phone by trigrams.
   const { pg_trgm } = await import("@electric-sql/pglite/contrib/pg_trgm");
   // An in-memory database may start from a template (a dump of an already-migrated one): that
   // skips initdb, the slowest part of starting PGlite (tests use it, see tests/support).
   const template = !dataDir && pgliteTemplate && existsSync(pgliteTemplate) ? new Blob([readFileSync(pgliteTemplate)]) : undefined;
-  const client = dataDir
-    ? new PGlite(join(dataDir, "pglite"), { extensions: { pg_trgm } })
-    : new PGlite({ extensions: { pg_trgm }, ...(template ? { loadDataDir: template } : {}) });
+  // Each query in one protocol call to the WebAssembly backend (lib/local/pglite-batched.ts).
+  const client = batchQueries(
+    dataDir
+      ? new PGlite(join(dataDir, "pglite"), { extensions: { pg_trgm } })
+      : new PGlite({ extensions: { pg_trgm }, ...(template ? { loadDataDir: template } : {}) }),
+  );
   const db = drizzle({ client, schema }) as unknown as Database;
   await migrate(db as never, { migrationsFolder: MIGRATIONS_DIR });
   return { db, describe: dataDir ? `PGlite in ${join(dataDir, "pglite")}` : "PGlite in memory", close: () => client.close() };
