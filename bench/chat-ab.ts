@@ -1,0 +1,90 @@
+// Interleaved A/B of the chat's time to first token between two checkouts of Parley:
+//   git worktree add /tmp/before <commit> && ln -s "$PWD/node_modules" /tmp/before/node_modules
+//   npx tsx bench/chat-ab.ts /tmp/before .
+// Both checkouts' local servers (PGlite in temp dirs) run in this one process beside one fake
+// upstream, and each round asks the upstream directly, then A and B in alternating order, so
+// drift in the machine's speed hits both alike. On a shared 2-core host, back-to-back runs of
+// `npm run bench -- chat` on the same code differ by up to 3 ms; this is how a change is judged.
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { startFakeOpenAI } from "../tests/support/fake-openai";
+
+const [a, b] = process.argv.slice(2, 4).map((d) => resolve(d));
+if (!a || !b) {
+  console.error("usage: npx tsx bench/chat-ab.ts <checkout A> <checkout B> [rounds]");
+  process.exit(1);
+}
+const ROUNDS = Number(process.argv[4]) > 0 ? Number(process.argv[4]) : 200;
+const WARM = 20;
+
+interface Side {
+  dir: string;
+  url: string;
+  key: string;
+  assistant: string;
+  conversation: string;
+  fresh: number[];
+  continued: number[];
+  store: number[];
+  dispose(): Promise<void>;
+}
+
+const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
+
+/** Posts and reads the SSE/stream body; ms until `isFirst` holds for what arrived, and the server's store time. */
+async function timeFirst(url: string, headers: Record<string, string>, body: unknown, isFirst: (text: string) => boolean) {
+  const t0 = performance.now();
+  const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
+  if (!res.ok || !res.body) throw new Error(`${url}: ${res.status} ${await res.text()}`);
+  const store = Number(/store;dur=([\d.]+)/.exec(res.headers.get("server-timing") ?? "")?.[1]);
+  const reader = res.body.getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  let first = Number.NaN;
+  for (let r = await reader.read(); !r.done; r = await reader.read()) {
+    text += decoder.decode(r.value, { stream: true });
+    if (Number.isNaN(first) && isFirst(text)) first = performance.now() - t0;
+  }
+  return { first, store, conversation: /"conversation_id":"(conv_[0-9a-z]+)"/.exec(text)?.[1] ?? "" };
+}
+
+const fake = await startFakeOpenAI();
+fake.setDefault({ text: "Refunds are processed within five business days of the return arriving." });
+const env = { OPENAI_API_KEY: "sk-bench", OPENAI_BASE_URL: fake.url, OPENAI_MODEL: "fake-gpt", OPENAI_MAX_RETRIES: "0" };
+const sides: Side[] = [];
+for (const dir of [a, b]) {
+  const support = await import(pathToFileURL(`${dir}/bench/support.ts`).href);
+  const server = await support.startBenchServer(env);
+  const tenant = await support.signUp(server.url);
+  const assistant = await support.api(server.url, "POST", "/v1/assistants", { name: "Bench", instructions: "Answer briefly." }, tenant.apiKey);
+  sides.push({ dir, url: server.url, key: tenant.apiKey, assistant: assistant.id, conversation: "", fresh: [], continued: [], store: [], dispose: () => server.dispose() });
+}
+try {
+  const direct: number[] = [];
+  const upstreamBody = { model: "fake-gpt", stream: true, stream_options: { include_usage: true }, messages: [{ role: "user", content: "How long do refunds take?" }] };
+  for (let i = 0; i < ROUNDS + WARM; i++) {
+    const d = await timeFirst(`${fake.url}/chat/completions`, { authorization: "Bearer sk-bench" }, upstreamBody, (t) => t.includes('"content":"Refunds'));
+    if (i >= WARM) direct.push(d.first);
+    for (const s of i % 2 ? sides : [...sides].reverse()) {
+      const auth = { authorization: `Bearer ${s.key}` };
+      const f = await timeFirst(`${s.url}/v1/chat/stream`, auth, { message: "How long do refunds take?", assistant_id: s.assistant }, (t) => t.includes("event: delta"));
+      if (i % 10 === 0) s.conversation = f.conversation; // a continued chat grows to ~22 messages
+      const c = await timeFirst(`${s.url}/v1/chat/stream`, auth, { message: "And shipping?", conversation_id: s.conversation }, (t) => t.includes("event: delta"));
+      if (i >= WARM) {
+        s.fresh.push(f.first);
+        s.continued.push(c.first);
+        s.store.push(f.store);
+      }
+    }
+    fake.requests.length = 0;
+  }
+  const up = median(direct);
+  console.log(`${ROUNDS} rounds; upstream direct: first chunk ${up.toFixed(2)} ms (median)`);
+  console.log("added to first token (median − direct)   new conversation   continued   store (new, Server-Timing)");
+  for (const [name, s] of [["A", sides[0]!], ["B", sides[1]!]] as const) {
+    console.log(`${name} ${s.dir.padEnd(36)} ${(median(s.fresh) - up).toFixed(2).padStart(10)} ms ${(median(s.continued) - up).toFixed(2).padStart(9)} ms ${median(s.store).toFixed(2).padStart(10)} ms`);
+  }
+} finally {
+  for (const s of sides) await s.dispose();
+  await fake.close();
+}
