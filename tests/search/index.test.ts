@@ -84,6 +84,22 @@ describe("search index: kept current", () => {
     expect(again).toMatchObject({ same: true });
   });
 
+  it("a statement that indexed one message itself still has the trigger index the others it inserts", async () => {
+    const t = await h.signUp();
+    const a = await conv(h, t, { title: "Mixed" });
+    const own = `msg_own_${Date.now()}`;
+    await h.services.db.transaction(async (tx) => {
+      await tx.execute(sql`select set_config('parley.indexed_message', ${own}, true)`);
+      await tx.insert(messages).values([
+        { id: own, workspaceId: t.workspaceId, conversationId: a, senderType: "contact", content: "walrus" },
+        { id: `msg_other_${Date.now()}`, workspaceId: t.workspaceId, conversationId: a, senderType: "contact", content: "narwhal" },
+      ]);
+    });
+    // The named message was the statement's to index (it did not), the other one the trigger's.
+    expect(await ids(h, t, "narwhal")).toEqual([a]);
+    expect(await ids(h, t, "walrus")).toEqual([]);
+  });
+
   it("the index changes in the same transaction as the message: a rolled-back insert leaves no words", async () => {
     const t = await h.signUp();
     const a = await conv(h, t, { title: "Rollback" });
