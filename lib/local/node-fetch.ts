@@ -70,6 +70,7 @@ export const nodeFetch: typeof fetch = (input, init) => {
       const status = res.statusCode ?? 502;
       if (REDIRECT.has(status) && res.headers.location) {
         res.resume();
+        done();
         resolve(fetch(input, init));
         return;
       }
