@@ -6,8 +6,20 @@ import { errorResponse } from "../errors";
 import { newId } from "../ids";
 import { nodeDocsAssets } from "./docs-assets";
 import type { ServiceProvider } from "../services";
+import type { ExecutionContext } from "hono";
 
 export type Dispatch = (req: Request) => Promise<Response>;
+
+/**
+ * What Workers hand every request as its ExecutionContext. In Node a promise runs on by itself
+ * (failures are caught where it is handed over), so `waitUntil` has nothing to do; without a
+ * context, Hono's `c.executionCtx` throws, and every background task paid for that Error.
+ */
+const nodeExecutionContext: ExecutionContext = {
+  waitUntil: () => {},
+  passThroughOnException: () => {},
+  props: {},
+};
 
 export function createDispatch(provider: ServiceProvider, env: Env = {}): Dispatch {
   // DOCS_ASSETS: Scalar's bundle read from node_modules (Workers use the ASSETS binding).
@@ -19,7 +31,7 @@ export function createDispatch(provider: ServiceProvider, env: Env = {}): Dispat
       const rid = given && /^[A-Za-z0-9._:-]{1,128}$/.test(given) ? given : newId("req");
       return errorResponse("not_found", `No route for ${req.method} ${new URL(req.url).pathname}.`, rid);
     }
-    return fn.app.fetch(req, bindings);
+    return fn.app.fetch(req, bindings, nodeExecutionContext);
   };
 }
 
