@@ -7,7 +7,7 @@ import { rowsOf } from "../../lib/db";
 import { conversations, messages } from "../../schema";
 import { openStream, readEvents } from "../chat/helpers";
 import { createHarness, expectError } from "../support/harness";
-import { conv, ids, msg, search } from "./helpers";
+import { conv, ids, msg, search, setSummary } from "./helpers";
 
 const h = await createHarness();
 
@@ -98,6 +98,52 @@ describe("search index: kept current", () => {
     // The named message was the statement's to index (it did not), the other one the trigger's.
     expect(await ids(h, t, "narwhal")).toEqual([a]);
     expect(await ids(h, t, "walrus")).toEqual([]);
+  });
+
+  it("the trigger keeps both search columns equal to what the conversation is made of, through every kind of write", async () => {
+    const t = await h.signUp();
+    const a = await conv(h, t, { title: "Boiler noise", content: "The boiler bangs every morning at six" });
+    const b = await conv(h, t, { title: "Invoice copy" });
+    const c = (await readEvents(await openStream(h, t.token, { message: "My parcel went to the wrong address" }))).find((e) => e.event === "message_start")!;
+    const chat = (c.data as { conversation_id: string }).conversation_id;
+    // Which of the workspace's conversations differ from a fresh computation of their columns.
+    const stale = async () =>
+      rowsOf<{ id: string }>(
+        await h.services.db.execute(sql`
+          select id from conversations
+          where workspace_id = ${t.workspaceId}
+            and (search_vector is distinct from parley_conversation_vector(search_config, title, summary, content, messages_tsv)
+              or search_bigrams is distinct from parley_bigrams(parley_conversation_vector(search_config, title, summary, content, messages_tsv)))`),
+      ).map((r) => r.id);
+    expect(await stale()).toEqual([]);
+
+    const m = await msg(h, t, a, "Still banging after the engineer came");
+    await msg(h, t, b, "Please send the March invoice again", "agent");
+    await readEvents(await openStream(h, t.token, { message: "It was meant for flat 4, not flat 14", conversation_id: chat }));
+    await h.call("PATCH", `/v1/conversations/${b}`, { token: t.token, body: { title: "Invoice copy for March" } });
+    await setSummary(h, a, { title: "Noisy boiler", content: "Boiler bangs at six", topics: ["heating"], action_items: ["send engineer"] });
+    await h.services.db.update(messages).set({ content: "Still knocking after the engineer came" }).where(eq(messages.id, m));
+    await h.services.db.update(conversations).set({ content: "The boiler knocks" }).where(eq(conversations.id, a));
+    expect(await stale()).toEqual([]);
+    expect(await ids(h, t, "knocking")).toEqual([a]);
+    expect(await ids(h, t, "heating")).toEqual([a]);
+    expect(await ids(h, t, '"flat 4"')).toEqual([chat]);
+
+    // Writes that change none of it leave the columns as they are; a write to them is ignored.
+    await h.call("POST", `/v1/conversations/${a}/status`, { token: t.token, body: { status: "resolved" } });
+    await h.call("POST", `/v1/conversations/${b}/tags`, { token: t.token, body: { tag: "billing" } });
+    await h.services.db.execute(sql`update conversations set unread_count = 0, search_vector = 'bogus'::tsvector, search_bigrams = ''::tsvector where id = ${b}`);
+    expect(await stale()).toEqual([]);
+    expect(await ids(h, t, "bogus")).toEqual([]);
+    expect(await ids(h, t, '"march invoice"')).toEqual([b]);
+
+    // A language switch recomputes every conversation of the workspace with the new configuration.
+    expect((await h.call("PATCH", "/v1/settings/workspace", { token: t.token, body: { settings: { search_language: "simple" } } })).status).toBe(200);
+    expect(await stale()).toEqual([]);
+    const [cfg] = rowsOf<{ cfg: string }>(await h.services.db.execute(sql`select search_config::text as cfg from conversations where id = ${a}`));
+    expect(cfg!.cfg).toMatch(/simple/);
+    await h.services.db.delete(messages).where(eq(messages.id, m));
+    expect(await stale()).toEqual([]);
   });
 
   it("the index changes in the same transaction as the message: a rolled-back insert leaves no words", async () => {
@@ -242,10 +288,14 @@ describe("indexes", () => {
     }
   });
 
-  it("conversations carry a GIN index over the generated search vector", async () => {
-    const [row] = rowsOf<{ indexdef: string }>(await h.services.db.execute(sql`select indexdef from pg_indexes where indexname = 'conversations_search_idx'`));
-    expect(row!.indexdef).toMatch(/USING gin \(search_vector\)/);
-    const gen = rowsOf<{ g: string }>(await h.services.db.execute(sql`select attgenerated as g from pg_attribute where attrelid = 'conversations'::regclass and attname = 'search_vector'`));
-    expect(gen[0]!.g).toBe("s");
+  it("conversations carry GIN indexes over the search vector and its word pairs, columns kept by a trigger", async () => {
+    const defs = rowsOf<{ indexdef: string }>(
+      await h.services.db.execute(sql`select indexdef from pg_indexes where indexname in ('conversations_search_idx', 'conversations_search_bigrams_idx') order by indexname`),
+    );
+    expect(defs.map((d) => d.indexdef)).toEqual([expect.stringMatching(/USING gin \(search_bigrams\)/), expect.stringMatching(/USING gin \(search_vector\)/)]);
+    const gen = rowsOf<{ g: string }>(
+      await h.services.db.execute(sql`select attgenerated as g from pg_attribute where attrelid = 'conversations'::regclass and attname in ('search_vector', 'search_bigrams')`),
+    );
+    expect(gen.map((r) => r.g)).toEqual(["", ""]);
   });
 });
