@@ -5,6 +5,9 @@
 // upstream, and each round asks the upstream directly, then A and B in alternating order, so
 // drift in the machine's speed hits both alike. On a shared 2-core host, back-to-back runs of
 // `npm run bench -- chat` on the same code differ by up to 3 ms; this is how a change is judged.
+// On PostgreSQL give each side its own database (a migration would otherwise reach both):
+//   DATABASE_URL='postgres://postgres@127.0.0.1/ab_{side}' REDIS_URL=redis://127.0.0.1:6379 npx tsx …
+// ({side} becomes a and b; both databases must exist).
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { startFakeOpenAI } from "../tests/support/fake-openai";
@@ -52,7 +55,9 @@ const fake = await startFakeOpenAI();
 fake.setDefault({ text: "Refunds are processed within five business days of the return arriving." });
 const env = { OPENAI_API_KEY: "sk-bench", OPENAI_BASE_URL: fake.url, OPENAI_MODEL: "fake-gpt", OPENAI_MAX_RETRIES: "0" };
 const sides: Side[] = [];
-for (const dir of [a, b]) {
+const databaseUrl = process.env.DATABASE_URL;
+for (const [i, dir] of [a, b].entries()) {
+  if (databaseUrl) process.env.DATABASE_URL = databaseUrl.replaceAll("{side}", i ? "b" : "a");
   const support = await import(pathToFileURL(`${dir}/bench/support.ts`).href);
   const server = await support.startBenchServer(env);
   const tenant = await support.signUp(server.url);
