@@ -11,6 +11,7 @@
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { startFakeOpenAI } from "../tests/support/fake-openai";
+import { direct as askUpstream, viaParley } from "./chat.bench";
 
 const [a, b] = process.argv.slice(2, 4).map((d) => resolve(d));
 if (!a || !b) {
@@ -34,23 +35,6 @@ interface Side {
 
 const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
 
-/** Posts and reads the SSE/stream body; ms until `isFirst` holds for what arrived, and the server's store time. */
-async function timeFirst(url: string, headers: Record<string, string>, body: unknown, isFirst: (text: string) => boolean) {
-  const t0 = performance.now();
-  const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
-  if (!res.ok || !res.body) throw new Error(`${url}: ${res.status} ${await res.text()}`);
-  const store = Number(/store;dur=([\d.]+)/.exec(res.headers.get("server-timing") ?? "")?.[1]);
-  const reader = res.body.getReader();
-  const decoder = new TextDecoder();
-  let text = "";
-  let first = Number.NaN;
-  for (let r = await reader.read(); !r.done; r = await reader.read()) {
-    text += decoder.decode(r.value, { stream: true });
-    if (Number.isNaN(first) && isFirst(text)) first = performance.now() - t0;
-  }
-  return { first, store, conversation: /"conversation_id":"(conv_[0-9a-z]+)"/.exec(text)?.[1] ?? "" };
-}
-
 const fake = await startFakeOpenAI();
 fake.setDefault({ text: "Refunds are processed within five business days of the return arriving." });
 const env = { OPENAI_API_KEY: "sk-bench", OPENAI_BASE_URL: fake.url, OPENAI_MODEL: "fake-gpt", OPENAI_MAX_RETRIES: "0" };
@@ -66,19 +50,17 @@ for (const [i, dir] of [a, b].entries()) {
 }
 try {
   const direct: number[] = [];
-  const upstreamBody = { model: "fake-gpt", stream: true, stream_options: { include_usage: true }, messages: [{ role: "user", content: "How long do refunds take?" }] };
   for (let i = 0; i < ROUNDS + WARM; i++) {
-    const d = await timeFirst(`${fake.url}/chat/completions`, { authorization: "Bearer sk-bench" }, upstreamBody, (t) => t.includes('"content":"Refunds'));
+    const d = await askUpstream(fake);
     if (i >= WARM) direct.push(d.first);
     for (const s of i % 2 ? sides : [...sides].reverse()) {
-      const auth = { authorization: `Bearer ${s.key}` };
-      const f = await timeFirst(`${s.url}/v1/chat/stream`, auth, { message: "How long do refunds take?", assistant_id: s.assistant }, (t) => t.includes("event: delta"));
-      if (i % 10 === 0) s.conversation = f.conversation; // a continued chat grows to ~22 messages
-      const c = await timeFirst(`${s.url}/v1/chat/stream`, auth, { message: "And shipping?", conversation_id: s.conversation }, (t) => t.includes("event: delta"));
+      const f = await viaParley(s.url, s.key, { message: "How long do refunds take?", assistant_id: s.assistant });
+      if (i % 10 === 0) s.conversation = f.conversationId; // a continued chat grows to ~22 messages
+      const c = await viaParley(s.url, s.key, { message: "And shipping?", conversation_id: s.conversation });
       if (i >= WARM) {
         s.fresh.push(f.first);
         s.continued.push(c.first);
-        s.store.push(f.store);
+        s.store.push(f.server.store ?? Number.NaN);
       }
     }
     fake.requests.length = 0;

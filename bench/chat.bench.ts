@@ -63,7 +63,8 @@ async function timeStream(
 const upstreamContent = (b: string) => b.startsWith("data: {") && b.includes('"content":"') && !b.includes('"content":""');
 const parleyDelta = (b: string) => b.includes("\nevent: delta\n");
 
-function direct(fake: FakeOpenAI) {
+/** The upstream asked directly, as Parley asks it (also used by bench/chat-ab.ts). */
+export function direct(fake: FakeOpenAI) {
   const t0 = performance.now();
   return fetch(`${fake.url}/chat/completions`, {
     method: "POST",
@@ -72,7 +73,8 @@ function direct(fake: FakeOpenAI) {
   }).then((res) => timeStream(res, t0, upstreamContent));
 }
 
-function viaParley(base: string, key: string, body: Record<string, unknown>) {
+/** POST /v1/chat/stream, timed to the first `delta`, with the server's Server-Timing phases. */
+export function viaParley(base: string, key: string, body: Record<string, unknown>) {
   const t0 = performance.now();
   return fetch(`${base}/v1/chat/stream`, {
     method: "POST",
