@@ -184,7 +184,9 @@ export const openaiRouter = createRouter().openapi(completions, async (c) => {
     },
     cancel: () => abort.abort(),
   });
-  c.req.raw.signal.addEventListener("abort", () => abort.abort(), { once: true });
+  // Removed when the stream ends: a listener left on the request's signal keeps the whole request alive (see SseChannel).
+  const onRequestAbort = () => abort.abort();
+  c.req.raw.signal.addEventListener("abort", onRequestAbort, { once: true });
   const write = (data: unknown) => {
     if (!open || abort.signal.aborted) return;
     try {
@@ -224,6 +226,7 @@ export const openaiRouter = createRouter().openapi(completions, async (c) => {
       write({ error: { code: "service_unavailable", message: "Parley could not store the reply; try again.", type: "server_error", param: null, request_id: c.var.requestId } });
     } finally {
       open = false;
+      c.req.raw.signal.removeEventListener("abort", onRequestAbort);
       try {
         ctl.close();
       } catch {

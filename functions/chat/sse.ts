@@ -57,6 +57,13 @@ export class SseChannel {
   readonly body: ReadableStream<Uint8Array>;
   private controller!: ReadableStreamDefaultController<Uint8Array>;
   private readonly abort = new AbortController();
+  /**
+   * Removed when the channel stops. Left on the request's signal, it would keep this channel (and
+   * through it the request) alive: Node's fetch Request holds its signal from a FinalizationRegistry
+   * until the Request is collected, and the Request is reachable from here. Every chat request
+   * leaked ~36 KB that way on the local server.
+   */
+  private readonly onRequestAbort = () => this.gone();
   private seq = 0;
   private closed = false;
   private heartbeat: ReturnType<typeof setInterval> | undefined;
@@ -72,7 +79,7 @@ export class SseChannel {
       cancel: () => this.gone(),
     });
     if (opts.requestSignal?.aborted) this.gone();
-    opts.requestSignal?.addEventListener("abort", () => this.gone(), { once: true });
+    opts.requestSignal?.addEventListener("abort", this.onRequestAbort, { once: true });
     this.heartbeat = setInterval(() => this.comment("heartbeat"), opts.heartbeatMs);
   }
 
@@ -168,6 +175,7 @@ export class SseChannel {
   private stop(): void {
     if (this.heartbeat) clearInterval(this.heartbeat);
     this.heartbeat = undefined;
+    this.opts.requestSignal?.removeEventListener("abort", this.onRequestAbort);
   }
 }
 
