@@ -6,7 +6,7 @@ import { and, asc, desc, eq, getTableColumns, gt, inArray, notInArray, type SQL,
 import { insertConversation } from "../conversations/insert";
 import type { PgTable } from "drizzle-orm/pg-core";
 import { type Database, type Db, rowsOf } from "../../lib/db";
-import { notFound } from "../../lib/errors";
+import { ApiError, notFound } from "../../lib/errors";
 import { recordEvent } from "../../lib/events";
 import { newId } from "../../lib/ids";
 import type { ChatMessage, LlmUsage } from "../../lib/llm";
@@ -248,9 +248,32 @@ interface HistoryRow {
   created_at: string;
 }
 
-/** Stores one message in its own transaction. */
-export function storeMessage(db: Database, conv: Pick<ConversationRow, "id" | "workspaceId">, m: NewMessage, actor: string): Promise<MessageRow> {
-  return db.transaction(async (tx) => (await appendMessages(tx, conv, [m], actor))[0]!);
+export interface FinishedReply {
+  id: string;
+  senderId: string | null;
+  content: string;
+  status: "complete" | "incomplete";
+  source: string;
+  metadata: Record<string, unknown>;
+  /** The tokens to add to the workspace's usage ledger, with the model that spent them; none when nothing was spent. */
+  usage: { model: string; prompt_tokens: number; completion_tokens: number } | null;
+}
+
+/**
+ * A reply's end in one statement (migration 0014): the assistant message with its counters,
+ * words and message.created event, and its tokens in the usage ledger. The conversation is gone
+ * (deleted while the model answered) → only the tokens, spent all the same, are stored, and it is a 404.
+ */
+export async function finishReply(db: Db, conv: Pick<ConversationRow, "id" | "workspaceId">, m: FinishedReply, actor: string): Promise<Pick<MessageRow, "id" | "content">> {
+  const at = new Date();
+  const u = m.usage;
+  const r = await db.execute(sql`
+    select * from parley_chat_finish(${conv.workspaceId}, ${conv.id}, ${m.id}, ${newId("evt")}, ${m.senderId}::text, ${m.content},
+      ${m.status}, ${m.source}, ${jsonb(m.metadata)}, ${at.toISOString()}::timestamptz, ${actor},
+      ${utcDay(at)}::date, ${u ? u.model.slice(0, 200) : null}::text, ${u?.prompt_tokens ?? 0}::int, ${u?.completion_tokens ?? 0}::int)`);
+  const row = rowsOf<{ message_id: string | null }>(r)[0];
+  if (!row?.message_id) throw new ApiError("not_found", "The conversation was deleted before the reply was stored.");
+  return { id: row.message_id, content: m.content };
 }
 
 const HISTORY_MESSAGES = 40;

@@ -2,10 +2,9 @@
 // the assistant message when the stream ends — `complete`, or `incomplete` with what it got
 // so far when the provider fails or the caller aborts — then adds the tokens to the usage ledger.
 import type { Database } from "../../lib/db";
-import { describeError } from "../../lib/errors";
 import { type ChatMessage, type Completion, estimateUsage, type Llm, LlmError, type LlmUsage, systemPrompt } from "../../lib/llm";
 import type { AssistantRow } from "./assistants.service";
-import { type ConversationRow, type MessageRow, recordUsage, storeMessage } from "./chat.service";
+import { type ConversationRow, finishReply, type MessageRow } from "./chat.service";
 
 /** Used when a chat names no assistant. */
 export const DEFAULT_INSTRUCTIONS = "You are a helpful customer-support assistant. Answer briefly and politely. If you do not know, say so and offer to hand over to a person.";
@@ -41,7 +40,7 @@ export interface ReplyOutcome {
   usage: LlmUsage | null;
   finishReason: Completion["finishReason"] | null;
   error: LlmError | null;
-  message: MessageRow;
+  message: Pick<MessageRow, "id" | "content">;
 }
 
 export async function runReply(input: ReplyInput, onDelta: (text: string) => void): Promise<ReplyOutcome> {
@@ -71,12 +70,12 @@ export async function runReply(input: ReplyInput, onDelta: (text: string) => voi
   // Tokens the provider spent on a cut-short answer are estimated (it reports usage only at the end).
   const usage = done?.usage ?? (text ? estimateUsage(input.messages, text) : null);
   const usedModel = done?.model ?? model;
-  const message = await storeMessage(
+  // One statement: the message, its counters, words and event, and the tokens (migration 0014).
+  const message = await finishReply(
     input.db,
     input.conversation,
     {
       id: input.messageId,
-      senderType: "assistant",
       senderId: input.assistant?.id ?? null,
       content: done?.text ?? text,
       status,
@@ -87,14 +86,10 @@ export async function runReply(input: ReplyInput, onDelta: (text: string) => voi
         ...(done ? { finish_reason: done.finishReason } : {}),
         ...(error ? { error: error.reason } : {}),
       },
+      usage: usage ? { model: usedModel, prompt_tokens: usage.prompt_tokens, completion_tokens: usage.completion_tokens } : null,
     },
     input.actor,
   );
-  if (usage) {
-    await recordUsage(input.db, input.workspaceId, usedModel, usage).catch((err) =>
-      console.error(JSON.stringify({ msg: "usage not recorded", workspace_id: input.workspaceId, error: describeError(err) })),
-    );
-  }
   return { status, text: message.content, model: usedModel, usage, finishReason: done?.finishReason ?? null, error, message };
 }
 

@@ -17,7 +17,7 @@ const DESCRIPTION = `Sends \`message\` and streams the assistant's reply as \`te
 - \`event: message_start\` \`{conversation_id, message_id, user_message_id}\`
 - \`event: delta\` \`{text}\` (many)
 - \`event: message_end\` \`{message_id, status, model, usage: {prompt_tokens, completion_tokens, total_tokens, estimated}}\` (\`status\` is \`complete\`; a resumed stream whose client had gone away ends with \`incomplete\`)
-- \`event: error\` \`{code, message}\` (the provider failed or timed out: \`service_unavailable\`)
+- \`event: error\` \`{code, message}\` (the provider failed or timed out, or the reply could not be stored: \`service_unavailable\`; the conversation was deleted while the model answered: \`not_found\`)
 
 A \`: heartbeat\` comment comes every 15 s. Every event has \`id: <message_id>:<seq>\`. The response's \`Server-Timing\` header says how long
 the request took before the model was called: \`pipeline\` (authentication, rate limit, validation) and \`store\` (storing the user message).
@@ -148,6 +148,8 @@ export const streamRouter = createRouter().openapi(stream, async (c) => {
         channel.send("message_end", { message_id: messageId, status: out.status, model: out.model, usage: usageJson(out.usage) });
       } else channel.send("error", { code: "service_unavailable", message: out.error?.message ?? "The reply was cut short." });
     } catch (err) {
+      // Deleted while the model answered: nothing to store the reply in (the tokens are counted).
+      if (err instanceof ApiError && err.code === "not_found") return channel.send("error", { code: "not_found", message: err.message });
       // The final write failed (database down): say so on the stream rather than ending silently.
       console.error(JSON.stringify({ msg: "chat stream failed", request_id: c.var.requestId, error: describeError(err) }));
       channel.send("error", { code: "service_unavailable", message: err instanceof LlmError ? err.message : "Parley could not store the reply; send the message again." });

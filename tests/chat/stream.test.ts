@@ -114,6 +114,23 @@ describe("chat stream over an OpenAI-compatible provider", () => {
     await eventually(async () => fake.open() === 0, "upstream closed");
   });
 
+  it("when the conversation is deleted while the model answers: an error event, no reply or event stored, the tokens counted", async () => {
+    const t = await h.signUp();
+    fake.enqueue({ text: "a b c d e f", chunkDelayMs: 40, usage: { prompt_tokens: 9, completion_tokens: 6 } });
+    const a = sseReader(await openStream(h, t.token, { message: "delete me while you answer" }));
+    const start = (await a.next())!;
+    expect(start.event).toBe("message_start");
+    const { conversation_id: conversationId, message_id: messageId } = start.data;
+    expect((await h.call("DELETE", `/v1/conversations/${conversationId}`, { token: t.token })).status).toBe(200);
+    const rest = eventsOnly(await a.rest());
+    expect(rest.at(-1)).toMatchObject({ event: "error", data: { code: "not_found", message: "The conversation was deleted before the reply was stored." } });
+    expect(await db.select().from(messages).where(eq(messages.id, messageId))).toEqual([]);
+    const created = await db.select().from(events).where(and(eq(events.workspaceId, t.workspaceId), eq(events.entityId, messageId)));
+    expect(created).toEqual([]);
+    const usage = await db.select().from(llmUsage).where(eq(llmUsage.workspaceId, t.workspaceId));
+    expect(usage).toMatchObject([{ model: "fake-gpt", promptTokens: 9, completionTokens: 6, requests: 1 }]);
+  });
+
   it("sends heartbeat comments while the model is slow", async () => {
     const t = await h.signUp();
     fake.enqueue({ delayMs: 200 });
