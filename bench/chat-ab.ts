@@ -30,10 +30,13 @@ interface Side {
   fresh: number[];
   continued: number[];
   store: number[];
+  /** New conversation: until the stream's end (the reply stored, then message_end). */
+  whole: number[];
   dispose(): Promise<void>;
 }
 
-const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
+const quantile = (xs: number[], q: number) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length * q)]!;
+const median = (xs: number[]) => quantile(xs, 0.5);
 
 const fake = await startFakeOpenAI();
 fake.setDefault({ text: "Refunds are processed within five business days of the return arriving." });
@@ -46,13 +49,17 @@ for (const [i, dir] of [a, b].entries()) {
   const server = await support.startBenchServer(env);
   const tenant = await support.signUp(server.url);
   const assistant = await support.api(server.url, "POST", "/v1/assistants", { name: "Bench", instructions: "Answer briefly." }, tenant.apiKey);
-  sides.push({ dir, url: server.url, key: tenant.apiKey, assistant: assistant.id, conversation: "", fresh: [], continued: [], store: [], dispose: () => server.dispose() });
+  sides.push({ dir, url: server.url, key: tenant.apiKey, assistant: assistant.id, conversation: "", fresh: [], continued: [], store: [], whole: [], dispose: () => server.dispose() });
 }
 try {
   const direct: number[] = [];
+  const directWhole: number[] = [];
   for (let i = 0; i < ROUNDS + WARM; i++) {
     const d = await askUpstream(fake);
-    if (i >= WARM) direct.push(d.first);
+    if (i >= WARM) {
+      direct.push(d.first);
+      directWhole.push(d.total);
+    }
     for (const s of i % 2 ? sides : [...sides].reverse()) {
       const f = await viaParley(s.url, s.key, { message: "How long do refunds take?", assistant_id: s.assistant });
       if (i % 10 === 0) s.conversation = f.conversationId; // a continued chat grows to ~22 messages
@@ -61,15 +68,24 @@ try {
         s.fresh.push(f.first);
         s.continued.push(c.first);
         s.store.push(f.server.store ?? Number.NaN);
+        s.whole.push(f.total);
       }
     }
     fake.requests.length = 0;
   }
   const up = median(direct);
-  console.log(`${ROUNDS} rounds; upstream direct: first chunk ${up.toFixed(2)} ms (median)`);
-  console.log("added to first token (median − direct)   new conversation   continued   store (new, Server-Timing)");
+  const upWhole = median(directWhole);
+  console.log(`${ROUNDS} rounds; upstream direct: first chunk ${up.toFixed(2)} ms, whole answer ${upWhole.toFixed(2)} ms (medians)`);
+  console.log("added (median − direct)                  first token: new  (p90)   continued   store (new, Server-Timing)   whole reply (new)");
   for (const [name, s] of [["A", sides[0]!], ["B", sides[1]!]] as const) {
-    console.log(`${name} ${s.dir.padEnd(36)} ${(median(s.fresh) - up).toFixed(2).padStart(10)} ms ${(median(s.continued) - up).toFixed(2).padStart(9)} ms ${median(s.store).toFixed(2).padStart(10)} ms`);
+    const cols = [
+      `${(median(s.fresh) - up).toFixed(2).padStart(8)} ms`,
+      `(${(quantile(s.fresh, 0.9) - up).toFixed(2)})`,
+      `${(median(s.continued) - up).toFixed(2).padStart(8)} ms`,
+      `${median(s.store).toFixed(2).padStart(12)} ms`,
+      `${(median(s.whole) - upWhole).toFixed(2).padStart(22)} ms`,
+    ];
+    console.log(`${name} ${s.dir.padEnd(36)} ${cols.join(" ")}`);
   }
 } finally {
   for (const s of sides) await s.dispose();
