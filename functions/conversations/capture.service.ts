@@ -94,6 +94,14 @@ export async function captureMessages(db: Db, workspaceId: string, items: Captur
       fresh.push({ index, item, id: newId("msg") });
     });
 
+    // Messages without occurred_at share one created_at (the statement's now), and the thread is
+    // ordered by (created_at, id): ids handed out in ascending order keep them in the order sent
+    // (a ULID's random part is not ordered within a millisecond).
+    const ordered = fresh.map((f) => f.id).sort();
+    fresh.forEach((f, k) => {
+      f.id = ordered[k]!;
+    });
+
     // Each fresh message's conversation: given, or the session's / contact's open one, or a new one.
     const target = await resolveTargets(tx, workspaceId, fresh.map((f) => f.item), convById, sesById, actor);
 

@@ -34,6 +34,18 @@ describe("POST /v1/messages/capture", () => {
     expect(ev[0]).toMatchObject({ type: "message.created", data: { conversation_id: conv.id, captured: true } });
   });
 
+  it("keeps messages sent without occurred_at in the order they were sent (they share one created_at)", async () => {
+    const t = await h.signUp();
+    const conv = await createConversation(h, t);
+    const sent = Array.from({ length: 40 }, (_, i) => `message ${i}`);
+    const r = await capture(t, sent.map((content) => ({ conversation_id: conv.id, source: "api", sender_type: "contact", content })));
+    expect(r.status).toBe(200);
+    const listed = await h.call("GET", `/v1/conversations/${conv.id}/messages?per_page=100`, { token: t.token });
+    expect(listed.body.data.map((m: any) => m.content)).toEqual(sent);
+    expect(new Set(listed.body.data.map((m: any) => m.created_at)).size).toBe(1);
+    expect(r.body.items.map((i: any) => i.id)).toEqual(listed.body.data.map((m: any) => m.id));
+  });
+
   it("deduplicates by external_id across requests and within one request", async () => {
     const t = await h.signUp();
     const conv = await createConversation(h, t);
