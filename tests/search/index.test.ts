@@ -146,6 +146,47 @@ describe("search index: kept current", () => {
     expect(await stale()).toEqual([]);
   });
 
+  it("appended messages extend both columns from their old values exactly as a fresh computation would, past the 16,383rd word", async () => {
+    const t = await h.signUp();
+    const a = await conv(h, t, { title: "Router drops", content: "The router drops the connection" });
+    const b = await conv(h, t, { title: "Late parcel" });
+    const stale = async () =>
+      rowsOf<{ id: string }>(
+        await h.services.db.execute(sql`
+          select id from conversations
+          where workspace_id = ${t.workspaceId}
+            and (search_vector is distinct from parley_conversation_vector(search_config, title, summary, content, messages_tsv)
+              or search_bigrams is distinct from parley_bigrams(parley_conversation_vector(search_config, title, summary, content, messages_tsv)))`),
+      ).map((r) => r.id);
+    const capture = async (items: Array<{ conversation_id: string; content: string }>) => {
+      const r = await h.call("POST", "/v1/messages/capture", { token: t.token, body: { messages: items.map((m) => ({ ...m, source: "api", sender_type: "contact" })) } });
+      expect(r.status, r.text).toBe(200);
+    };
+    // One at a time, several per statement and per conversation, a message of stopwords only, one
+    // starting with a stopword (no pair across the boundary), one of punctuation; then a chat's turns.
+    await msg(h, t, a, "Restarting the router helps");
+    await capture([
+      { conversation_id: a, content: "the and of" },
+      { conversation_id: b, content: "Parcel tracking stopped" },
+      { conversation_id: a, content: "The modem lights blink" },
+      { conversation_id: b, content: "?!" },
+      { conversation_id: b, content: "Courier says delivered" },
+    ]);
+    const c = (await readEvents(await openStream(h, t.token, { message: "Broken kettle lid" }))).find((e) => e.event === "message_start")!;
+    const chat = (c.data as { conversation_id: string }).conversation_id;
+    await readEvents(await openStream(h, t.token, { message: "The lid hinge snapped", conversation_id: chat }));
+    expect(await stale()).toEqual([]);
+    expect(await ids(h, t, '"drops the connection restarting"')).toEqual([a]);
+    expect(await ids(h, t, '"stopped courier"')).toEqual([b]);
+
+    // Past PostgreSQL's last position (16,383): long messages take the conversation over it.
+    const words = (n: number, from: number) => Array.from({ length: n }, (_, i) => `w${(from + i) % 997}x`).join(" ");
+    for (let i = 0; i < 6; i++) await msg(h, t, a, words(3000, i * 3000));
+    await msg(h, t, a, "Zebra crossing words after the cap");
+    expect(await stale()).toEqual([]);
+    expect(await ids(h, t, '"modem lights blink"')).toEqual([a]);
+  });
+
   it("the index changes in the same transaction as the message: a rolled-back insert leaves no words", async () => {
     const t = await h.signUp();
     const a = await conv(h, t, { title: "Rollback" });
