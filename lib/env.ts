@@ -33,6 +33,13 @@ export interface Env {
   DOCS_ASSETS?: DocsAssetSource;
   /** Injected by the local server and tests: builds services without the Worker defaults. */
   PARLEY_SERVICES?: ServiceProvider;
+  /**
+   * Set per request by the local server: the caller's address, from the socket (or, with
+   * TRUST_PROXY=1, from X-Forwarded-For). Request headers cannot override it.
+   */
+  PARLEY_CLIENT_ADDRESS?: string;
+  /** Local server behind a reverse proxy: take the client's address from X-Forwarded-For ("1"). */
+  TRUST_PROXY?: string;
 }
 
 /** Static files by URL path, like Workers' static assets binding (a 404 when absent). */

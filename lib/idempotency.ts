@@ -30,7 +30,7 @@ export const idempotency = createMiddleware<AppEnv>(async (c, next) => {
   if (!key || key.length > 255) throw new ApiError("bad_request", "Idempotency-Key must be 1 to 255 characters.");
 
   const p = c.get("principal");
-  const scope = p ? p.workspaceId : `anon:${clientAddress((n) => c.req.header(n))}`;
+  const scope = p ? p.workspaceId : `anon:${clientAddress((n) => c.req.header(n), c.env)}`;
   const body = new Uint8Array(await c.req.raw.clone().arrayBuffer());
   // The caller is part of the fingerprint: within a workspace, another agent or key reusing the
   // key gets a 409, never a replay of someone else's response (which may hold a secret).

@@ -2,13 +2,19 @@
 // Redis, with the contract's X-RateLimit-* headers on every /v1 answer.
 import { createMiddleware } from "hono/factory";
 import { ApiError, describeError } from "./errors";
-import type { AppEnv } from "./env";
+import type { AppEnv, Env } from "./env";
 import type { Kv } from "./kv";
 
 const WINDOW = 60;
 
-export function clientAddress(header: (name: string) => string | undefined): string {
-  return header("cf-connecting-ip") ?? header("x-forwarded-for")?.split(",")[0]?.trim() ?? "local";
+/**
+ * Who an anonymous caller is, for rate limits and idempotency scopes. The local server hands over
+ * the socket's address (PARLEY_CLIENT_ADDRESS), so a client cannot pick a fresh identity per request
+ * with a header; on Workers, Cloudflare sets CF-Connecting-IP itself. X-Forwarded-For counts only
+ * where neither is there (requests dispatched in-process, as tests do).
+ */
+export function clientAddress(header: (name: string) => string | undefined, env?: Pick<Env, "PARLEY_CLIENT_ADDRESS">): string {
+  return env?.PARLEY_CLIENT_ADDRESS ?? header("cf-connecting-ip") ?? header("x-forwarded-for")?.split(",")[0]?.trim() ?? "local";
 }
 
 /**
@@ -92,7 +98,7 @@ export const rateLimit = createMiddleware<AppEnv>(async (c, next) => {
   const { kv, config, waitUntil } = c.var.services;
   const limit = config.rateLimitPerMinute;
   const p = c.get("principal");
-  const who = p ? (p.apiKeyId ?? p.agentId ?? p.workspaceId) : `ip:${clientAddress((n) => c.req.header(n))}`;
+  const who = p ? (p.apiKeyId ?? p.agentId ?? p.workspaceId) : `ip:${clientAddress((n) => c.req.header(n), c.env)}`;
   const reset = (Math.floor(Date.now() / 1000 / WINDOW) + 1) * WINDOW;
   let count: number;
   try {

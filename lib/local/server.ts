@@ -20,7 +20,14 @@ export async function startServer(opts: LocalOptions & { port?: number; host?: s
   const services = await createLocalServices({ ...opts, jobDelivery: "http" });
   const env: Env = { ...(opts.env ?? {}) };
   const dispatch = createDispatch(services.provider, env);
-  const listener = getRequestListener(async (req) => (opts.extraRoutes ? ((await opts.extraRoutes(req)) ?? dispatch(req)) : dispatch(req)));
+  // The caller's address, for anonymous rate limits: the socket's, as Cloudflare's edge gives
+  // Workers CF-Connecting-IP; behind a reverse proxy (TRUST_PROXY=1), X-Forwarded-For's first entry.
+  const trustProxy = env.TRUST_PROXY === "1";
+  const listener = getRequestListener(async (req, { incoming }) => {
+    const forwarded = trustProxy ? incoming.headers["x-forwarded-for"] : undefined;
+    const client = (typeof forwarded === "string" && forwarded.split(",")[0]?.trim()) || incoming.socket.remoteAddress || "local";
+    return opts.extraRoutes ? ((await opts.extraRoutes(req)) ?? dispatch(req, client)) : dispatch(req, client);
+  });
   const server = createServer(listener);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
