@@ -11,6 +11,16 @@ import { conv, ids, msg, search, setSummary } from "./helpers";
 
 const h = await createHarness();
 
+/** The workspace's conversations whose search columns differ from a fresh computation of them. */
+const staleIn = async (workspaceId: string) =>
+  rowsOf<{ id: string }>(
+    await h.services.db.execute(sql`
+      select id from conversations
+      where workspace_id = ${workspaceId}
+        and (search_vector is distinct from parley_conversation_vector(search_config, title, summary, content, messages_tsv)
+          or search_bigrams is distinct from parley_bigrams(parley_conversation_vector(search_config, title, summary, content, messages_tsv)))`),
+  ).map((r) => r.id);
+
 describe("search index: kept current", () => {
   it("messages added, edited and deleted, titles changed and conversations deleted show at once", async () => {
     const t = await h.signUp();
@@ -106,15 +116,7 @@ describe("search index: kept current", () => {
     const b = await conv(h, t, { title: "Invoice copy" });
     const c = (await readEvents(await openStream(h, t.token, { message: "My parcel went to the wrong address" }))).find((e) => e.event === "message_start")!;
     const chat = (c.data as { conversation_id: string }).conversation_id;
-    // Which of the workspace's conversations differ from a fresh computation of their columns.
-    const stale = async () =>
-      rowsOf<{ id: string }>(
-        await h.services.db.execute(sql`
-          select id from conversations
-          where workspace_id = ${t.workspaceId}
-            and (search_vector is distinct from parley_conversation_vector(search_config, title, summary, content, messages_tsv)
-              or search_bigrams is distinct from parley_bigrams(parley_conversation_vector(search_config, title, summary, content, messages_tsv)))`),
-      ).map((r) => r.id);
+    const stale = () => staleIn(t.workspaceId);
     expect(await stale()).toEqual([]);
 
     const m = await msg(h, t, a, "Still banging after the engineer came");
@@ -150,14 +152,7 @@ describe("search index: kept current", () => {
     const t = await h.signUp();
     const a = await conv(h, t, { title: "Router drops", content: "The router drops the connection" });
     const b = await conv(h, t, { title: "Late parcel" });
-    const stale = async () =>
-      rowsOf<{ id: string }>(
-        await h.services.db.execute(sql`
-          select id from conversations
-          where workspace_id = ${t.workspaceId}
-            and (search_vector is distinct from parley_conversation_vector(search_config, title, summary, content, messages_tsv)
-              or search_bigrams is distinct from parley_bigrams(parley_conversation_vector(search_config, title, summary, content, messages_tsv)))`),
-      ).map((r) => r.id);
+    const stale = () => staleIn(t.workspaceId);
     const capture = async (items: Array<{ conversation_id: string; content: string }>) => {
       const r = await h.call("POST", "/v1/messages/capture", { token: t.token, body: { messages: items.map((m) => ({ ...m, source: "api", sender_type: "contact" })) } });
       expect(r.status, r.text).toBe(200);
