@@ -8,7 +8,15 @@ import { app as contacts } from "./contacts/app";
 import { app as conversations } from "./conversations/app";
 import { app as docs } from "./docs/app";
 import { app as identity } from "./identity/app";
+import { app as admin } from "./admin/app";
+import { app as email } from "./email/app";
+import { app as exportsFn } from "./exports/app";
+import { app as files } from "./files/app";
+import { app as inbound } from "./inbound/app";
+import { app as insights } from "./insights/app";
 import { app as jobsAutomations } from "./jobs/automations";
+import { app as jobsDeliveries } from "./jobs/deliveries";
+import { app as jobsEvents } from "./jobs/events";
 import { app as jobsExports } from "./jobs/exports";
 import { app as jobsReminders } from "./jobs/reminders";
 import { app as jobsSummaries } from "./jobs/summaries";
@@ -56,12 +64,22 @@ export const functions: FunctionDef[] = [
     patterns: [{ path: SUGGEST_ROUTE, regex: SUGGEST_PATH }],
     app: chat,
   },
+  // Admin only: channels, automations, outbound webhooks.
+  { name: "admin", main: "functions/admin/index.ts", prefixes: ["/v1/channels", "/v1/automations", "/v1/webhooks"], app: admin },
+  { name: "email", main: "functions/email/index.ts", prefixes: ["/v1/emails", "/v1/reminder-templates", "/v1/reminders"], app: email },
+  { name: "insights", main: "functions/insights/index.ts", prefixes: ["/v1/analytics", "/v1/account"], app: insights },
+  { name: "files", main: "functions/files/index.ts", prefixes: ["/v1/files", "/v1/attachments"], app: files },
+  { name: "exports", main: "functions/exports/index.ts", prefixes: ["/v1/exports"], app: exportsFn },
+  // Provider webhooks (Mailgun, WhatsApp): not under /v1, each signature-verified.
+  { name: "inbound", main: "functions/inbound/index.ts", prefixes: ["/inbound"], app: inbound },
   // QStash-invoked jobs, one Worker each (lib/jobs.ts): not under /v1, signature-verified.
   { name: "jobs-summaries", main: "functions/jobs/summaries.worker.ts", prefixes: ["/jobs/summaries"], app: jobsSummaries },
   { name: "jobs-exports", main: "functions/jobs/exports.worker.ts", prefixes: ["/jobs/exports"], app: jobsExports },
   { name: "jobs-reminders", main: "functions/jobs/reminders.worker.ts", prefixes: ["/jobs/reminders"], app: jobsReminders },
   { name: "jobs-webhooks", main: "functions/jobs/webhooks.worker.ts", prefixes: ["/jobs/webhooks"], app: jobsWebhooks },
   { name: "jobs-automations", main: "functions/jobs/automations.worker.ts", prefixes: ["/jobs/automations"], app: jobsAutomations },
+  { name: "jobs-deliveries", main: "functions/jobs/deliveries.worker.ts", prefixes: ["/jobs/deliveries"], app: jobsDeliveries },
+  { name: "jobs-events", main: "functions/jobs/events.worker.ts", prefixes: ["/jobs/events"], app: jobsEvents },
 ];
 
 /** The function owning `path`: a matching pattern first, else the longest matching prefix. */

@@ -26,6 +26,14 @@ export interface Env {
   MAILGUN_BASE_URL?: string;
   MAILGUN_WEBHOOK_SIGNING_KEY?: string;
   WHATSAPP_GRAPH_URL?: string;
+  WHATSAPP_APP_SECRET?: string;
+  WHATSAPP_VERIFY_TOKEN?: string;
+  /** HMAC key of signed file download URLs. */
+  FILES_SIGNING_KEY?: string;
+  /** "true": webhook targets may resolve to private, loopback or link-local addresses. */
+  WEBHOOKS_ALLOW_PRIVATE_TARGETS?: string;
+  /** R2 bucket of stored files (uploads, attachments, exports). */
+  FILES?: import("./storage").R2Like;
   RATE_LIMIT_PER_MINUTE?: string;
   /** Workers static assets (the docs function serves Scalar's standalone bundle from it). */
   ASSETS?: { fetch(req: Request | string): Promise<Response> };

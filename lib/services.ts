@@ -6,6 +6,7 @@ import type { Database } from "./db";
 import type { Kv } from "./kv";
 import type { Llm } from "./llm";
 import type { Queue } from "./queue";
+import type { Storage } from "./storage";
 
 export interface Config {
   environment: "production" | "development" | "test";
@@ -15,6 +16,10 @@ export interface Config {
   rateLimitPerMinute: number;
   /** QStash signing keys the job endpoints verify `Upstash-Signature` with (current, next). */
   qstashSigningKeys?: { current: string; next: string };
+  /** HMAC key of signed download URLs (FILES_SIGNING_KEY; generated into DATA_DIR locally). */
+  filesSigningKey?: string;
+  /** Webhook targets may be private/loopback addresses (WEBHOOKS_ALLOW_PRIVATE_TARGETS=true). */
+  webhooksAllowPrivateTargets: boolean;
 }
 
 /** Later areas add their own members (queue, llm, storage, mailer) to this interface. */
@@ -26,6 +31,8 @@ export interface Services {
   readonly queue: Queue;
   /** The language model (lib/llm.ts): OpenAI-compatible, or parley-offline. Workers build it only in functions that pass it to createWorker. */
   readonly llm: Llm;
+  /** File bytes (lib/storage.ts): R2 on Workers, DATA_DIR locally, memory in tests. */
+  readonly storage: Storage;
   /** Runs `p` after the response where the runtime allows it (Workers' waitUntil). */
   waitUntil(p: Promise<unknown>): void;
   /** Keeps the request's resources (its database pool) open until `p` settles: for streams. */

@@ -5,9 +5,10 @@ import type { Hono } from "hono";
 import { z } from "zod";
 import { neonDatabase, useLocalWsProxy } from "./db-neon";
 import type { AppEnv, Env } from "./env";
-import { errorResponse } from "./errors";
+import { DependencyError, errorResponse } from "./errors";
 import { newId } from "./ids";
 import { type Kv, upstashKv } from "./kv";
+import { type R2Like, r2Storage, type Storage } from "./storage";
 import { type Config, lazy, type ServiceProvider, type ServiceRequestContext, type Services } from "./services";
 
 const RequiredBindings = z.object({
@@ -25,6 +26,8 @@ export function workerConfig(env: Env): Config {
     jwtSecret: env.JWT_SECRET ?? "",
     publicBaseUrl: env.PUBLIC_BASE_URL?.replace(/\/+$/, ""),
     rateLimitPerMinute: Number(env.RATE_LIMIT_PER_MINUTE) > 0 ? Number(env.RATE_LIMIT_PER_MINUTE) : 1000,
+    filesSigningKey: env.FILES_SIGNING_KEY,
+    webhooksAllowPrivateTargets: env.WEBHOOKS_ALLOW_PRIVATE_TARGETS === "true",
     ...(env.QSTASH_CURRENT_SIGNING_KEY && env.QSTASH_NEXT_SIGNING_KEY
       ? { qstashSigningKeys: { current: env.QSTASH_CURRENT_SIGNING_KEY, next: env.QSTASH_NEXT_SIGNING_KEY } }
       : {}),
@@ -47,6 +50,13 @@ export function isolateKv(url: string, token: string): Kv {
   return kv;
 }
 
+/** Without the FILES binding every storage call is a dependency failure (503), not a crash. */
+const missingBucket: R2Like = {
+  put: () => Promise.reject(new DependencyError("storage: the FILES R2 binding is not configured")),
+  get: () => Promise.reject(new DependencyError("storage: the FILES R2 binding is not configured")),
+  delete: () => Promise.reject(new DependencyError("storage: the FILES R2 binding is not configured")),
+};
+
 /** Builds services lazily: a request that never touches the database opens no connection. */
 export function workerServices(...extras: ExtraServices[]): ServiceProvider {
   return (ctx) => {
@@ -66,6 +76,7 @@ export function workerServices(...extras: ExtraServices[]): ServiceProvider {
       return db;
     });
     lazy(base, "kv", (): Kv => isolateKv(env.UPSTASH_REDIS_REST_URL!, env.UPSTASH_REDIS_REST_TOKEN!));
+    lazy(base, "storage", (): Storage => r2Storage(env.FILES ?? missingBucket));
     for (const add of extras) add(base, ctx);
     return base;
   };

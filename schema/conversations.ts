@@ -9,6 +9,7 @@ export const CONVERSATION_STATUSES = ["open", "pending", "snoozed", "resolved", 
 export const CONVERSATION_SOURCES = ["web", "api", "email", "whatsapp", "chat"] as const;
 export const PROCESSING_STATUSES = ["processing", "completed", "failed"] as const;
 export const SENDER_TYPES = ["agent", "contact", "assistant", "note", "system"] as const;
+export const DELIVERY_STATUSES = ["queued", "sent", "delivered", "read", "failed"] as const;
 
 export interface ConversationSummary {
   title: string;
@@ -76,6 +77,9 @@ export const messages = pgTable(
     externalId: text("external_id"),
     attachmentIds: text("attachment_ids").array().notNull().default(sql`'{}'::text[]`),
     metadata: jsonb("metadata").$type<Record<string, unknown>>().notNull().default({}),
+    /** null: not delivered anywhere (chat, notes, inbound); else where its email/WhatsApp delivery is. */
+    deliveryStatus: text("delivery_status", { enum: DELIVERY_STATUSES }),
+    deliveryError: jsonb("delivery_error").$type<{ code: string; message: string }>(),
     createdAt: createdAt(),
   },
   (t) => [

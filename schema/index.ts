@@ -7,3 +7,5 @@ export * from "./events";
 export * from "./jobs";
 export * from "./assistants";
 export * from "./summaries";
+export * from "./channels";
+export * from "./files";

@@ -14,6 +14,8 @@ import { randomToken } from "../ids";
 import { type Kv, memoryKv, upstashKv } from "../kv";
 import { llmFromEnv } from "../llm";
 import { type Queue, qstashQueue } from "../queue";
+import { memoryStorage, type Storage } from "../storage";
+import { directoryStorage } from "./storage";
 import type { Config, ServiceProvider, Services } from "../services";
 import { createDispatch } from "./dispatch";
 import { LocalQStash } from "./qstash";
@@ -123,6 +125,17 @@ function jwtSecret(dataDir: string | null, env: LocalOptions["env"] = {}): strin
   return secret;
 }
 
+/** A secret: from the environment, else generated once and kept in DATA_DIR/`file`. */
+function localSecret(dataDir: string | null, given: string | undefined, file: string): string {
+  if (given) return given;
+  if (!dataDir) return randomToken(32);
+  const path = join(dataDir, file);
+  if (existsSync(path)) return readFileSync(path, "utf8").trim();
+  const secret = randomToken(32);
+  writeFileSync(path, secret, { mode: 0o600 });
+  return secret;
+}
+
 /** QStash signing keys: from the environment, else generated once and kept in DATA_DIR. */
 function qstashSigningKeys(dataDir: string | null, env: LocalOptions["env"] = {}): { current: string; next: string } {
   if (env.QSTASH_CURRENT_SIGNING_KEY && env.QSTASH_NEXT_SIGNING_KEY) return { current: env.QSTASH_CURRENT_SIGNING_KEY, next: env.QSTASH_NEXT_SIGNING_KEY };
@@ -145,7 +158,11 @@ export async function createLocalServices(opts: LocalOptions): Promise<LocalServ
     jwtSecret: jwtSecret(opts.dataDir, env),
     publicBaseUrl: env.PUBLIC_BASE_URL?.replace(/\/+$/, ""),
     rateLimitPerMinute: Number(env.RATE_LIMIT_PER_MINUTE) > 0 ? Number(env.RATE_LIMIT_PER_MINUTE) : 1000,
+    filesSigningKey: localSecret(opts.dataDir, env.FILES_SIGNING_KEY, "files-signing-key"),
+    // The local server may deliver webhooks to loopback receivers unless told otherwise.
+    webhooksAllowPrivateTargets: env.WEBHOOKS_ALLOW_PRIVATE_TARGETS !== "false",
   };
+  const storage: Storage = opts.dataDir ? directoryStorage(join(opts.dataDir, "files")) : memoryStorage();
   // Jobs: QStash is called back at PUBLIC_BASE_URL; locally that is this process (the local
   // server sets its real URL once it listens). A local QStash-protocol server runs in-process
   // unless QSTASH_URL and QSTASH_TOKEN name another.
@@ -171,6 +188,7 @@ export async function createLocalServices(opts: LocalOptions): Promise<LocalServ
       config,
       queue,
       llm,
+      storage,
       waitUntil: ctx.waitUntil,
       holdOpen: (p) => void held.push(p),
     };

@@ -17,6 +17,8 @@ const VALID: Record<JobName, (ws: string) => unknown> = {
   reminders: (ws) => ({ workspace_id: ws, reminder_id: uid("rem") }),
   webhooks: (ws) => ({ workspace_id: ws, webhook_id: uid("wh"), event_id: uid("evt") }),
   automations: (ws) => ({ workspace_id: ws, event_id: uid("evt"), event: "conversation.created" }),
+  deliveries: (ws) => ({ workspace_id: ws, email_id: uid("eml") }),
+  events: (ws) => ({ workspace_id: ws, event_id: uid("evt") }),
 };
 
 async function send(d: { url: string; body: string; headers: Record<string, string> }, drop: string[] = []): Promise<Reply> {

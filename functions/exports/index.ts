@@ -1,0 +1,6 @@
+// Cloudflare Worker entry of the exports function.
+import { createWorker } from "../../lib/worker";
+import { withQueue } from "../../lib/worker-queue";
+import { app } from "./app";
+
+export default createWorker(app, withQueue);

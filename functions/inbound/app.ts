@@ -1,0 +1,4 @@
+// The inbound function: provider webhooks (Mailgun routes and events, WhatsApp), each signature-verified.
+import { createApp } from "../../lib/create-app";
+
+export const app = createApp();
