@@ -9,3 +9,5 @@ export * from "./assistants";
 export * from "./summaries";
 export * from "./channels";
 export * from "./files";
+export * from "./reminders";
+export * from "./account";

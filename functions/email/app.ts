@@ -1,4 +1,6 @@
 // The email function: emails sent through Mailgun, reminder templates and reminders.
 import { createApp } from "../../lib/create-app";
+import { reminderTemplatesRouter } from "./reminder-templates";
+import { remindersRouter } from "./reminders";
 
-export const app = createApp();
+export const app = createApp().route("/", reminderTemplatesRouter).route("/", remindersRouter);

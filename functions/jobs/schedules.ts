@@ -1,8 +1,9 @@
 // Parley's cron schedules: each fires a job through QStash. `npm run schedules:sync` makes
 // QStash's `parley-*` schedules exactly this list in production; the local server syncs it on
-// every start. Areas add their periodic work here, e.g.
-//   { id: "parley-reminders-sweep", job: "reminders", cron: "*/5 * * * *", payload: { sweep: true } }
-// (each firing is its own logical job: lib/jobs.ts keys it by schedule and message id).
+// every start. Each firing is its own logical job: lib/jobs.ts keys it by schedule and message id.
 import type { ScheduleDef } from "../../lib/queue";
 
-export const SCHEDULES: ScheduleDef[] = [];
+export const SCHEDULES: ScheduleDef[] = [
+  // The reminders' safety net: sends what a lost or unpublished delayed message left behind.
+  { id: "parley-reminders-sweep", job: "reminders", cron: "* * * * *", payload: { sweep: true }, retries: 0 },
+];
