@@ -42,7 +42,7 @@ export async function run(): Promise<void> {
     dataDir: inMemory ? null : dataDir,
     environment: "development",
     // DATABASE_URL / REDIS_URL, when set, measure against real PostgreSQL / Redis instead.
-    env: { RATE_LIMIT_PER_MINUTE: "1000000000", ...pick(["DATABASE_URL", "REDIS_URL", "NEON_WS_PROXY"]) },
+    env: { RATE_LIMIT_PER_MINUTE: "1000000000", REQUEST_QUOTA: "off", ...pick(["DATABASE_URL", "REDIS_URL", "NEON_WS_PROXY"]) },
     extraRoutes: (req) => (new URL(req.url).pathname === "/jobs/bench" ? Promise.resolve(noop.fetch(req, { PARLEY_SERVICES: server!.services.provider })) : null),
   });
   try {

@@ -40,7 +40,7 @@ export async function startBenchServer(env: Record<string, string> = {}): Promis
   // The rate limiter still runs on every request, it just never says no.
   // DATABASE_URL / REDIS_URL in the environment put every section on real PostgreSQL / Redis.
   const real = Object.fromEntries(["DATABASE_URL", "REDIS_URL"].flatMap((k) => (process.env[k] ? [[k, process.env[k]!]] : [])));
-  const serverEnv: Record<string, string> = { PARLEY_BENCH: "1", RATE_LIMIT_PER_MINUTE: "1000000000", ...real, ...env };
+  const serverEnv: Record<string, string> = { PARLEY_BENCH: "1", RATE_LIMIT_PER_MINUTE: "1000000000", REQUEST_QUOTA: "off", ...real, ...env };
   const server = await startServer({
     port: 0,
     dataDir,

@@ -20,6 +20,7 @@ import { app as jobsEvents } from "./jobs/events";
 import { app as jobsExports } from "./jobs/exports";
 import { app as jobsReminders } from "./jobs/reminders";
 import { app as jobsSummaries } from "./jobs/summaries";
+import { app as jobsUsage } from "./jobs/usage";
 import { app as jobsWebhooks } from "./jobs/webhooks";
 import { app as tags } from "./tags/app";
 import { SUGGEST_PATH, SUGGEST_ROUTE } from "./chat/suggest-path";
@@ -80,6 +81,7 @@ export const functions: FunctionDef[] = [
   { name: "jobs-automations", main: "functions/jobs/automations.worker.ts", prefixes: ["/jobs/automations"], app: jobsAutomations },
   { name: "jobs-deliveries", main: "functions/jobs/deliveries.worker.ts", prefixes: ["/jobs/deliveries"], app: jobsDeliveries },
   { name: "jobs-events", main: "functions/jobs/events.worker.ts", prefixes: ["/jobs/events"], app: jobsEvents },
+  { name: "jobs-usage", main: "functions/jobs/usage.worker.ts", prefixes: ["/jobs/usage"], app: jobsUsage },
 ];
 
 /** The function owning `path`: a matching pattern first, else the longest matching prefix. */

@@ -1,7 +1,7 @@
 // The one app factory. `createRouter()` gives an OpenAPIHono whose validation failures
 // become the contract's 400/422; `createApp()` adds the request pipeline every function
-// shares: request id → services → body limit → auth → rate limit → idempotency, with one
-// not-found and one error handler.
+// shares: request id → services → body limit → auth → rate limit → usage and daily quota →
+// idempotency, with one not-found and one error handler.
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context, MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
@@ -13,6 +13,7 @@ import type { AppEnv } from "./env";
 import { idempotency } from "./idempotency";
 import { newId } from "./ids";
 import { rateLimit } from "./rate-limit";
+import { usage } from "./usage";
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
 
@@ -150,6 +151,7 @@ export function createApp(opts: CreateAppOptions = {}) {
   app.use(limitBody(limit));
   app.use(authenticate);
   app.use(rateLimit);
+  app.use(usage);
   app.use(idempotency);
   app.notFound((c) => handleError(new ApiError("not_found", `No route for ${c.req.method} ${c.req.path}.`), c));
   app.onError(handleError);

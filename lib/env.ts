@@ -35,6 +35,8 @@ export interface Env {
   /** R2 bucket of stored files (uploads, attachments, exports). */
   FILES?: import("./storage").R2Like;
   RATE_LIMIT_PER_MINUTE?: string;
+  /** "off": API requests are counted but the plan's daily quota is not enforced (benchmarks). */
+  REQUEST_QUOTA?: string;
   /** Workers static assets (the docs function serves Scalar's standalone bundle from it). */
   ASSETS?: { fetch(req: Request | string): Promise<Response> };
   /** Node stand-in for ASSETS (the local server and tests): serves the docs' static files. */

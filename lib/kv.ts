@@ -14,6 +14,12 @@ export interface Kv {
   ttl(key: string): Promise<number>;
   rpush(key: string, values: string[], ttlSeconds?: number): Promise<number>;
   lrange(key: string, start: number, stop: number): Promise<string[]>;
+  /** Adds to several fields of a hash in one round trip (giving the hash a time to live when new); returns their new values. */
+  hincrby(key: string, increments: Record<string, number>, ttlSeconds?: number): Promise<Record<string, number>>;
+  /** Every field of a hash as a number ({} when the key does not exist). */
+  hgetall(key: string): Promise<Record<string, number>>;
+  sadd(key: string, members: string[], ttlSeconds?: number): Promise<void>;
+  smembers(key: string): Promise<string[]>;
 }
 
 function wrap<T>(p: Promise<T>): Promise<T> {
@@ -53,12 +59,33 @@ export function upstashKv(url: string, token: string): Kv {
       return n;
     },
     lrange: (key, start, stop) => wrap(redis.lrange<string>(key, start, stop)),
+    async hincrby(key, increments, ttlSeconds) {
+      const fields = Object.keys(increments);
+      if (!fields.length) return {};
+      const p = redis.pipeline();
+      for (const f of fields) p.hincrby(key, f, increments[f]!);
+      if (ttlSeconds) p.expire(key, ttlSeconds, "NX");
+      const res = await wrap(p.exec<number[]>());
+      return Object.fromEntries(fields.map((f, i) => [f, Number(res[i])]));
+    },
+    async hgetall(key) {
+      const h = await wrap(redis.hgetall<Record<string, string>>(key));
+      return Object.fromEntries(Object.entries(h ?? {}).map(([k, v]) => [k, Number(v)]));
+    },
+    async sadd(key, members, ttlSeconds) {
+      if (!members.length) return;
+      const p = redis.pipeline();
+      p.sadd(key, members[0]!, ...members.slice(1));
+      if (ttlSeconds) p.expire(key, ttlSeconds, "NX");
+      await wrap(p.exec());
+    },
+    smembers: (key) => wrap(redis.smembers<string[]>(key)),
   };
 }
 
 /** In-process implementation for the embedded default (`npm start`, `npm test`). */
 export function memoryKv(now: () => number = Date.now): Kv {
-  const store = new Map<string, { value: string | string[]; expiresAt?: number }>();
+  const store = new Map<string, { value: string | string[] | Map<string, number> | Set<string>; expiresAt?: number }>();
   const live = (key: string) => {
     const e = store.get(key);
     if (e && e.expiresAt !== undefined && e.expiresAt <= now()) {
@@ -103,6 +130,31 @@ export function memoryKv(now: () => number = Date.now): Kv {
       const list = Array.isArray(e?.value) ? e.value : [];
       const end = stop < 0 ? list.length + stop + 1 : stop + 1;
       return list.slice(start < 0 ? Math.max(0, list.length + start) : start, end);
+    },
+    async hincrby(key, increments, ttlSeconds) {
+      const e = live(key);
+      const hash = e?.value instanceof Map ? e.value : new Map<string, number>();
+      const out: Record<string, number> = {};
+      for (const [f, by] of Object.entries(increments)) {
+        hash.set(f, (hash.get(f) ?? 0) + by);
+        out[f] = hash.get(f)!;
+      }
+      store.set(key, { value: hash, expiresAt: e ? e.expiresAt : ttlSeconds ? now() + ttlSeconds * 1000 : undefined });
+      return out;
+    },
+    async hgetall(key) {
+      const e = live(key);
+      return e?.value instanceof Map ? Object.fromEntries(e.value) : {};
+    },
+    async sadd(key, members, ttlSeconds) {
+      const e = live(key);
+      const set = e?.value instanceof Set ? e.value : new Set<string>();
+      for (const m of members) set.add(m);
+      store.set(key, { value: set, expiresAt: e ? e.expiresAt : ttlSeconds ? now() + ttlSeconds * 1000 : undefined });
+    },
+    async smembers(key) {
+      const e = live(key);
+      return e?.value instanceof Set ? [...e.value] : [];
     },
   };
 }

@@ -7,7 +7,7 @@ import { Client, QstashError } from "@upstash/qstash";
 import { DependencyError } from "./errors";
 import { sha256Hex } from "./ids";
 
-export const JOB_NAMES = ["summaries", "exports", "reminders", "webhooks", "automations", "deliveries", "events"] as const;
+export const JOB_NAMES = ["summaries", "exports", "reminders", "webhooks", "automations", "deliveries", "events", "usage"] as const;
 export type JobName = (typeof JOB_NAMES)[number];
 
 /** What a job endpoint receives (and what the signature covers). */

@@ -6,4 +6,6 @@ import type { ScheduleDef } from "../../lib/queue";
 export const SCHEDULES: ScheduleDef[] = [
   // The reminders' safety net: sends what a lost or unpublished delayed message left behind.
   { id: "parley-reminders-sweep", job: "reminders", cron: "* * * * *", payload: { sweep: true }, retries: 0 },
+  // API request counters from Redis to api_usage_daily, shortly after each UTC midnight.
+  { id: "parley-usage-rollup", job: "usage", cron: "10 0 * * *", payload: { rollup: true } },
 ];

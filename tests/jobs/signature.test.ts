@@ -19,6 +19,7 @@ const VALID: Record<JobName, (ws: string) => unknown> = {
   automations: (ws) => ({ workspace_id: ws, event_id: uid("evt"), event: "conversation.created" }),
   deliveries: (ws) => ({ workspace_id: ws, email_id: uid("eml") }),
   events: (ws) => ({ workspace_id: ws, event_id: uid("evt") }),
+  usage: () => ({ rollup: true, days: 1 }),
 };
 
 async function send(d: { url: string; body: string; headers: Record<string, string> }, drop: string[] = []): Promise<Reply> {
