@@ -25,8 +25,9 @@ export async function addChannel(h: Harness, t: Tenant, o: { appSecret?: string;
   const accessToken = o.accessToken ?? `EAAG${Math.random().toString(36).slice(2)}`;
   const secrets: Record<string, string> = { access_token: accessToken };
   if (o.appSecret) secrets.app_secret = o.appSecret;
-  if (o.verifyToken) secrets.verify_token = o.verifyToken;
-  await h.services.db.insert(channels).values({ id, workspaceId: t.workspaceId, type: "whatsapp", name: "WhatsApp", config: { phone_number_id: pnid }, secrets, inboundKey: pnid });
+  const config: Record<string, string> = { phone_number_id: pnid };
+  if (o.verifyToken) config.verify_token = o.verifyToken;
+  await h.services.db.insert(channels).values({ id, workspaceId: t.workspaceId, type: "whatsapp", name: "WhatsApp", config, secrets, inboundKey: pnid });
   return { id, phoneNumberId: pnid, accessToken, appSecret: o.appSecret };
 }
 
