@@ -54,7 +54,7 @@ export async function deliverWhatsApp(tx: Tx, services: Services, d: WhatsAppDel
   // Sent already (a redelivered job), or failed for good: nothing to do.
   if (m.deliveryStatus !== "queued") return { outcome: "skipped", delivery_status: m.deliveryStatus };
   const ch = d.channel;
-  if (!ch || ch.type !== "whatsapp" || ch.workspaceId !== m.workspaceId) {
+  if (ch?.type !== "whatsapp" || ch.workspaceId !== m.workspaceId) {
     return fail(tx, m, "channel_missing", "The conversation's WhatsApp channel no longer exists.");
   }
   const token = channelSecret(ch, "access_token");
