@@ -185,6 +185,8 @@ export const MessageListQuery = paginationQuery.extend({
     .openapi({ example: EX.at, description: "Only messages created strictly after this ISO 8601 time (for polling)." }),
 });
 
+const isObject = (p: { value: unknown }) => typeof p.value === "object" && p.value !== null && !Array.isArray(p.value);
+
 /** An approved WhatsApp message template (Meta's name and language; body parameters in order). */
 export const WhatsAppTemplate = z
   .object({
@@ -210,11 +212,10 @@ export const SendBody = z
         "WhatsApp conversations only, agent messages only, instead of `content`: an approved template, which may be sent outside the 24-hour customer-service window. Stored with a readable `content` (`[template name (language)] parameters…`) and the template in `metadata.whatsapp.template`.",
     }),
   })
-  .superRefine((b, ctx) => {
-    if (b.template && b.content !== undefined) ctx.addIssue({ code: "custom", path: ["template"], message: "Give content or template, not both." });
-    if (!b.template && b.content === undefined) ctx.addIssue({ code: "custom", path: ["content"], message: "Required (or give a WhatsApp template)." });
-    if (b.template && b.sender_type !== "agent") ctx.addIssue({ code: "custom", path: ["template"], message: "Only agent messages can be templates." });
-  })
+  // Checked even when other fields fail (`when`), so every problem is listed at once.
+  .refine((b) => !(b.template !== undefined && b.content !== undefined), { path: ["template"], message: "Give content or template, not both.", when: isObject })
+  .refine((b) => b.template !== undefined || b.content !== undefined, { path: ["content"], message: "Required (or give a WhatsApp template).", when: isObject })
+  .refine((b) => b.template === undefined || b.sender_type === "agent", { path: ["template"], message: "Only agent messages can be templates.", when: isObject })
   .openapi("SendMessage", { example: { content: "Thanks, the refund is on its way.", sender_type: "agent" } });
 
 // ---- capture ----
