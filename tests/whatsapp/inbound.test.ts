@@ -285,3 +285,23 @@ describe("tenancy", () => {
     expect(await messageByWamid(h, b.workspaceId, wamidOf(forB))).toBeUndefined();
   });
 });
+
+describe("with a channel made through /v1/channels", () => {
+  it("its own app_secret and verify_token (write-only secrets) are what the webhook checks", async () => {
+    const t = await h.signUp();
+    const pnid = `2${Date.now()}`;
+    const made = await h.call("POST", "/v1/channels", {
+      token: t.token,
+      body: { type: "whatsapp", name: "Support", config: { phone_number_id: pnid, access_token: "EAAGtoken", app_secret: "crud-app-secret", verify_token: "crud-verify" } },
+    });
+    expect(made.status, made.text).toBe(201);
+    expect(made.text).not.toContain("crud-app-secret");
+    const v = await h.call("GET", "/inbound/whatsapp?hub.mode=subscribe&hub.verify_token=crud-verify&hub.challenge=7");
+    expect(v.text).toBe("7");
+    const payload = retarget(meta.textMessage(nowTs()), pnid, waId());
+    expectError(await postWebhook(h, payload, "wrong"), 401, "unauthorized");
+    expect((await postWebhook(h, payload, "crud-app-secret")).body).toMatchObject({ messages: 1 });
+    const m = await messageByWamid(h, t.workspaceId, wamidOf(payload));
+    expect(m?.content).toBe("Does it come in another color?");
+  });
+});
