@@ -119,5 +119,7 @@ export const rateLimit = createMiddleware<AppEnv>(async (c, next) => {
     });
   }
   await next();
+  // A daily-quota 429 (lib/usage.ts) carries its own X-RateLimit-* (the day's limit): keep those.
+  if (c.res.status === 429) return;
   for (const [k, v] of Object.entries(headers)) c.res.headers.set(k, v);
 });
