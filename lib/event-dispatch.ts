@@ -169,9 +169,10 @@ export async function dispatchScope(services: Services, scope: EventScope): Prom
 export const eventDispatch = createMiddleware<AppEnv>(async (c, next) => {
   const scope = newEventScope();
   await runInEventScope(scope, next);
-  if (!scope.ids.length && !scope.workspaces.size) return;
+  const later = c.error ? [] : scope.afterCommit;
+  if (!scope.ids.length && !scope.workspaces.size && !later.length) return;
   const services = c.var.services;
-  const p = dispatchScope(services, scope);
+  const p = Promise.all([dispatchScope(services, scope), ...later.map((fn) => fn())]);
   services.holdOpen(p);
   services.waitUntil(p);
 });

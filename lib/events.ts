@@ -39,11 +39,13 @@ export interface EventScope {
   workspaces: Set<string>;
   /** The automation depth of the events recorded in this scope. */
   depth: number;
+  /** Work to start once the request's (or job run's) transaction has committed. */
+  afterCommit: Array<() => Promise<unknown>>;
 }
 
 const scopes = new AsyncLocalStorage<EventScope>();
 
-export const newEventScope = (depth = 0): EventScope => ({ ids: [], workspaces: new Set(), depth });
+export const newEventScope = (depth = 0): EventScope => ({ ids: [], workspaces: new Set(), depth, afterCommit: [] });
 
 /** Runs `fn` with `scope` as the current event scope. */
 export function runInEventScope<T>(scope: EventScope, fn: () => T): T {
@@ -56,13 +58,25 @@ export function runInEventScope<T>(scope: EventScope, fn: () => T): T {
  */
 export function runAtDepth<T>(depth: number, fn: () => T): T {
   const outer = scopes.getStore();
-  const inner: EventScope = { ids: outer?.ids ?? [], workspaces: outer?.workspaces ?? new Set(), depth };
+  const inner: EventScope = { ids: outer?.ids ?? [], workspaces: outer?.workspaces ?? new Set(), depth, afterCommit: outer?.afterCommit ?? [] };
   return scopes.run(inner, fn);
 }
 
 /** For code that inserts event rows itself: tells the dispatcher to look in this workspace. */
 export function noteEvents(workspaceId: string): void {
   scopes.getStore()?.workspaces.add(workspaceId);
+}
+
+/**
+ * Runs `fn` in the background once the enclosing request or job run has succeeded (its
+ * transaction committed): e.g. publishing a job for a row written in that transaction. Returns
+ * false outside a scope (the caller then does it itself).
+ */
+export function afterCommit(fn: () => Promise<unknown>): boolean {
+  const scope = scopes.getStore();
+  if (!scope) return false;
+  scope.afterCommit.push(fn);
+  return true;
 }
 
 /** The depth events recorded now get (0 outside automations). */
