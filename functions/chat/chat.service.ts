@@ -7,7 +7,7 @@ import { insertConversation } from "../conversations/insert";
 import type { PgTable } from "drizzle-orm/pg-core";
 import { type Database, type Db, rowsOf } from "../../lib/db";
 import { ApiError, notFound } from "../../lib/errors";
-import { noteEvents, recordEvent } from "../../lib/events";
+import { recordEvent } from "../../lib/events";
 import { newId } from "../../lib/ids";
 import type { ChatMessage, LlmUsage } from "../../lib/llm";
 import { assistants, contacts, conversations, llmUsage, messages, sessions } from "../../schema";
@@ -193,8 +193,6 @@ export async function startChat(
       ${input.title}, ${input.source}, ${input.contactId ?? null}::text, ${input.sessionId ?? null}::text, ${input.assistantId ?? null}::text,
       ${jsonb(input.metadata ?? {})}, ${at}::timestamptz, ${first.senderId ?? null}::text, ${first.content}, ${actor}, ${jsonb(convData)})`);
   const row = rowsOf<ChatRow>(r)[0];
-  // The SQL function wrote the message.created event: the dispatcher looks in this workspace.
-  noteEvents(workspaceId);
   if (!row?.conv_id || !row.message_id) throw notFound("assistant");
   return {
     conv: { id: row.conv_id, workspaceId },
@@ -274,7 +272,6 @@ export async function finishReply(db: Db, conv: Pick<ConversationRow, "id" | "wo
       ${m.status}, ${m.source}, ${jsonb(m.metadata)}, ${at.toISOString()}::timestamptz, ${actor},
       ${utcDay(at)}::date, ${u ? u.model.slice(0, 200) : null}::text, ${u?.prompt_tokens ?? 0}::int, ${u?.completion_tokens ?? 0}::int)`);
   const row = rowsOf<{ message_id: string | null }>(r)[0];
-  noteEvents(conv.workspaceId);
   if (!row?.message_id) throw new ApiError("not_found", "The conversation was deleted before the reply was stored.");
   return { id: row.message_id, content: m.content };
 }
