@@ -8,4 +8,6 @@ export const SCHEDULES: ScheduleDef[] = [
   { id: "parley-reminders-sweep", job: "reminders", cron: "* * * * *", payload: { sweep: true }, retries: 0 },
   // API request counters from Redis to api_usage_daily, shortly after each UTC midnight.
   { id: "parley-usage-rollup", job: "usage", cron: "10 0 * * *", payload: { rollup: true } },
+  // Events the after-commit dispatch missed (lib/event-dispatch.ts).
+  { id: "parley-events-sweep", job: "events", cron: "* * * * *", payload: { sweep: true } },
 ];
