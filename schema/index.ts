@@ -9,3 +9,4 @@ export * from "./assistants";
 export * from "./summaries";
 export * from "./channels";
 export * from "./files";
+export * from "./exports";

@@ -127,3 +127,25 @@ describe("conversation attachments", () => {
     }
   });
 });
+
+describe("attachments routing", () => {
+  it("the registry routes /v1/conversations/{id}/attachments to files; the conversations Worker forwards it through FN_FILES", async () => {
+    const { route } = await import("../../functions/registry");
+    expect(route("/v1/conversations/conv_1/attachments")?.name).toBe("files");
+    expect(route("/v1/conversations/conv_1/messages")?.name).toBe("conversations");
+    const { default: worker } = await import("../../functions/conversations/index");
+    const seen: string[] = [];
+    const FN_FILES = {
+      fetch: async (req: Request) => {
+        seen.push(`${req.method} ${new URL(req.url).pathname}`);
+        return new Response("from files", { status: 299 });
+      },
+    };
+    const ctx = { waitUntil() {}, passThroughOnException() {} } as unknown as ExecutionContext;
+    const res = await worker.fetch(new Request("https://api.parley.example/v1/conversations/conv_1/attachments", { method: "POST", body: "x" }), { FN_FILES } as never, ctx);
+    expect(res.status).toBe(299);
+    expect(seen).toEqual(["POST /v1/conversations/conv_1/attachments"]);
+    const own = await worker.fetch(new Request("https://api.parley.example/v1/conversations/conv_1/messages"), { FN_FILES } as never, ctx);
+    expect(own.status).not.toBe(299);
+  });
+});
