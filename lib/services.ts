@@ -7,6 +7,7 @@ import type { Kv } from "./kv";
 import type { Llm } from "./llm";
 import type { Queue } from "./queue";
 import type { Storage } from "./storage";
+import type { WhatsAppConfig } from "./whatsapp";
 
 export interface Config {
   environment: "production" | "development" | "test";
@@ -20,6 +21,8 @@ export interface Config {
   filesSigningKey?: string;
   /** Webhook targets may be private/loopback addresses (WEBHOOKS_ALLOW_PRIVATE_TARGETS=true). */
   webhooksAllowPrivateTargets: boolean;
+  /** WhatsApp Cloud API: Graph's origin, the platform app's secret and verify token. */
+  whatsapp: WhatsAppConfig;
 }
 
 /** Later areas add their own members (queue, llm, storage, mailer) to this interface. */

@@ -8,7 +8,7 @@ const host = env.HOST ?? "127.0.0.1";
 const dataDir = resolve(env.DATA_DIR ?? ".data");
 
 const server = await startServer({ port, host, dataDir, env, environment: "development" });
-const { database, redis, queue } = server.services.describe;
+const { database, redis, queue, whatsapp } = server.services.describe;
 console.log(`Parley is running at ${server.url}
   API       ${server.url}/v1
   Docs      ${server.url}/docs
@@ -16,6 +16,7 @@ console.log(`Parley is running at ${server.url}
   Database  ${database}
   Redis     ${redis}
   Jobs      ${queue}, delivering to ${server.services.config.publicBaseUrl}/jobs/*
+  WhatsApp  ${whatsapp}
 Press Ctrl+C to stop.`);
 
 const stop = async () => {

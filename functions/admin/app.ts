@@ -1,4 +1,5 @@
 // The admin function: channels, automations and outbound webhooks (admin only).
 import { createApp } from "../../lib/create-app";
+import { channelsRouter } from "./channels";
 
-export const app = createApp();
+export const app = createApp().route("/", channelsRouter);

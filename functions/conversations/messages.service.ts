@@ -82,6 +82,8 @@ export interface SendInput {
   content: string;
   sender_type: "agent" | "contact" | "assistant" | "note";
   attachment_ids?: string[];
+  /** Kept with the message (a WhatsApp template's name, language and parameters). */
+  metadata?: Record<string, unknown>;
 }
 
 /**
@@ -114,9 +116,11 @@ export async function sendMessage(db: Db, conv: ConversationRow, input: SendInpu
         senderId,
         content: input.content,
         status: deliver ? "queued" : "complete",
+        deliveryStatus: deliver ? "queued" : null,
         source: "api",
         createdAt: MESSAGE_NOW,
         attachmentIds: input.attachment_ids ?? [],
+        metadata: input.metadata ?? {},
       })
       .returning();
     await attachToMessage(tx, conv.workspaceId, conv.id, id, input.attachment_ids ?? []);

@@ -9,6 +9,7 @@ import { listEnvelope } from "../../lib/pagination";
 import { listMessages, messageJson, sendMessage } from "./messages.service";
 import { ConversationIdParam, Message, MessageListQuery, SendBody } from "./schemas";
 import { findConversation } from "./service";
+import { prepareSend } from "./whatsapp";
 
 const TAGS = ["Messages"];
 const Id = ConversationIdParam;
@@ -35,6 +36,9 @@ const send = createRoute({
     "An `agent` message on an `email` or `whatsapp` conversation is delivered on that channel: it is stored with status `queued` and its",
     "`message.created` event carries `deliver: true`, which the channel's sender consumes. A `note` is private: never delivered, never unread.",
     "`attachment_ids` must name files of this workspace (`POST /v1/files`); an unknown or another workspace's id is a 422 naming its position (`attachment_ids.0`). Files not yet attached anywhere become attachments of this conversation (tied to the message).",
+    "WhatsApp: agent free text is refused before anything is stored (409 `conflict`, `details.reason: \"outside_messaging_window\"`, with `last_customer_message_at`) when the customer's",
+    "last WhatsApp message on that number is older than 24 hours, or there is none; send `template: {name, language, parameters?}` (an approved template) instead of",
+    "`content` to reach them: it is stored with a readable content and the template in `metadata.whatsapp.template`. A template on a non-WhatsApp conversation is a 422.",
   ].join(" "),
   request: { params: Id, body: jsonBody(SendBody) },
   responses: { 201: jsonContent(Message, "The stored message"), ...errorResponses(401, 403, 404, 409) },
@@ -55,6 +59,8 @@ export const messagesRouter = createRouter()
     const conv = await findConversation(db, p.workspaceId, c.req.valid("param").id);
     const body = c.req.valid("json");
     await checkAttachmentIds(db, p.workspaceId, body.attachment_ids ?? []);
-    const row = await sendMessage(db, conv, body, { agentId: p.agentId, actor: actorOf(p) });
+    // WhatsApp: free text only inside the 24 h window (409 before storing); templates any time.
+    const input = await prepareSend(db, conv, body);
+    const row = await sendMessage(db, conv, input, { agentId: p.agentId, actor: actorOf(p) });
     return c.json(messageJson(row), 201);
   });

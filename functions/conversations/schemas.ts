@@ -211,13 +211,38 @@ export const MessageListQuery = paginationQuery.extend({
     .openapi({ example: EX.at, description: "Only messages created strictly after this ISO 8601 time (for polling)." }),
 });
 
+const isObject = (p: { value: unknown }) => typeof p.value === "object" && p.value !== null && !Array.isArray(p.value);
+
+/** An approved WhatsApp message template (Meta's name and language; body parameters in order). */
+export const WhatsAppTemplate = z
+  .object({
+    name: z
+      .string()
+      .regex(/^[a-z0-9_]{1,512}$/, "Must be a template name: lower-case letters, digits and underscores.")
+      .openapi({ example: "order_update" }),
+    language: z
+      .string()
+      .regex(/^[a-z]{2,3}(_[A-Z]{2})?$/, "Must be a language code such as en or en_US.")
+      .openapi({ example: "en_US" }),
+    parameters: z.array(words(1024)).max(20).optional().openapi({ example: ["#4821", "Thursday"], description: "The body's {{1}}, {{2}}, … in order." }),
+  })
+  .openapi("WhatsAppTemplate");
+
 export const SendBody = z
   .object({
-    content: words(MAX_CONTENT).openapi({ example: "Thanks, the refund is on its way." }),
+    content: words(MAX_CONTENT).optional().openapi({ example: "Thanks, the refund is on its way.", description: "Required unless `template` is given." }),
     sender_type: z.enum(MESSAGE_SENDERS).openapi({ example: "agent" }),
     attachment_ids: z.array(ref("file")).max(20).optional().openapi({ example: [] }),
+    template: WhatsAppTemplate.optional().openapi({
+      description:
+        "WhatsApp conversations only, agent messages only, instead of `content`: an approved template, which may be sent outside the 24-hour customer-service window. Stored with a readable `content` (`[template name (language)] parameters…`) and the template in `metadata.whatsapp.template`.",
+    }),
   })
-  .openapi("SendMessage");
+  // Checked even when other fields fail (`when`), so every problem is listed at once.
+  .refine((b) => !(b.template !== undefined && b.content !== undefined), { path: ["template"], message: "Give content or template, not both.", when: isObject })
+  .refine((b) => b.template !== undefined || b.content !== undefined, { path: ["content"], message: "Required (or give a WhatsApp template).", when: isObject })
+  .refine((b) => b.template === undefined || b.sender_type === "agent", { path: ["template"], message: "Only agent messages can be templates.", when: isObject })
+  .openapi("SendMessage", { example: { content: "Thanks, the refund is on its way.", sender_type: "agent" } });
 
 // ---- capture ----
 

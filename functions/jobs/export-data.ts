@@ -93,7 +93,10 @@ async function loadMessages(db: Db, workspaceId: string, ids: string[]) {
   const out = new Map<string, ExportMessage[]>();
   for (const m of rowsOf<{ conversation_id: string; sender_type: string; content: string; created_at: string | Date }>(r)) {
     let list = out.get(m.conversation_id);
-    if (!list) out.set(m.conversation_id, (list = []));
+    if (!list) {
+      list = [];
+      out.set(m.conversation_id, list);
+    }
     list.push({ sender_type: m.sender_type, content: m.content, created_at: iso(m.created_at) });
   }
   return out;
@@ -107,7 +110,10 @@ async function loadAttachments(db: Db, workspaceId: string, ids: string[]) {
   const out = new Map<string, ExportAttachment[]>();
   for (const f of rowsOf<{ id: string; conversation_id: string; filename: string; size: string | number; mime_type: string }>(r)) {
     let list = out.get(f.conversation_id);
-    if (!list) out.set(f.conversation_id, (list = []));
+    if (!list) {
+      list = [];
+      out.set(f.conversation_id, list);
+    }
     list.push({ id: f.id, filename: f.filename, size: Number(f.size), mime_type: f.mime_type });
   }
   return out;

@@ -19,6 +19,8 @@ import { directoryStorage } from "./storage";
 import type { Config, ServiceProvider, Services } from "../services";
 import { createDispatch } from "./dispatch";
 import { LocalQStash } from "./qstash";
+import { LocalGraph } from "./whatsapp-graph";
+import { and, eq } from "drizzle-orm";
 import { startUpstashRest } from "./upstash-rest";
 import { startWsProxy } from "./ws-proxy";
 import { useNodeWebSockets } from "./neon-node";
@@ -48,8 +50,10 @@ export interface LocalServices {
   queue: Queue;
   /** The in-process QStash server (null when QSTASH_URL points at a real QStash). */
   qstash: LocalQStash | null;
+  /** The local Graph API stand-in (null when WHATSAPP_GRAPH_URL names another Graph). */
+  graph: LocalGraph | null;
   /** What the services run on, for the start-up banner. */
-  describe: { database: string; redis: string; queue: string };
+  describe: { database: string; redis: string; queue: string; whatsapp: string };
   close(): Promise<void>;
 }
 
@@ -161,6 +165,13 @@ export async function createLocalServices(opts: LocalOptions): Promise<LocalServ
     filesSigningKey: localSecret(opts.dataDir, env.FILES_SIGNING_KEY, "files-signing-key"),
     // The local server may deliver webhooks to loopback receivers unless told otherwise.
     webhooksAllowPrivateTargets: env.WEBHOOKS_ALLOW_PRIVATE_TARGETS !== "false",
+    // WhatsApp: the platform app's secret and verify token are generated once into DATA_DIR
+    // unless set; Graph is the local stand-in (below) unless WHATSAPP_GRAPH_URL names one.
+    whatsapp: {
+      graphUrl: env.WHATSAPP_GRAPH_URL ?? "",
+      appSecret: localSecret(opts.dataDir, env.WHATSAPP_APP_SECRET, "whatsapp-app-secret"),
+      verifyToken: localSecret(opts.dataDir, env.WHATSAPP_VERIFY_TOKEN, "whatsapp-verify-token"),
+    },
   };
   const storage: Storage = opts.dataDir ? directoryStorage(join(opts.dataDir, "files")) : memoryStorage();
   // Jobs: QStash is called back at PUBLIC_BASE_URL; locally that is this process (the local
@@ -194,10 +205,29 @@ export async function createLocalServices(opts: LocalOptions): Promise<LocalServ
     };
     return services;
   };
+  // The Graph stand-in signs its status webhooks as Meta would: with the channel's own app
+  // secret when it has one, else the platform's; the local server gets sent and delivered back.
+  let graph: LocalGraph | null = null;
+  if (!env.WHATSAPP_GRAPH_URL) {
+    graph = await LocalGraph.start({
+      secretFor: async (phoneNumberId) => {
+        const [row] = await database.db
+          .select({ secrets: schema.channels.secrets })
+          .from(schema.channels)
+          .where(and(eq(schema.channels.type, "whatsapp"), eq(schema.channels.inboundKey, phoneNumberId)))
+          .limit(1);
+        return row?.secrets?.app_secret || config.whatsapp.appSecret;
+      },
+      webhookUrl: () => `${config.publicBaseUrl}/inbound/whatsapp`,
+      autoStatuses: opts.jobDelivery === "http" ? ["sent", "delivered"] : [],
+    });
+    config.whatsapp.graphUrl = graph.url;
+  }
   if (qstash && opts.jobDelivery !== "http") {
     // Our own jobs go through the dispatcher; any other destination over HTTP.
     const dispatch = createDispatch(provider, env);
     qstash.deliverVia((req) => (new URL(req.url).origin === new URL(config.publicBaseUrl!).origin ? dispatch(req) : fetch(req)));
+    graph?.deliverVia(dispatch);
   }
   return {
     provider,
@@ -206,10 +236,17 @@ export async function createLocalServices(opts: LocalOptions): Promise<LocalServ
     config,
     queue,
     qstash,
-    describe: { database: database.describe, redis: redis.describe, queue: qstash ? `local QStash server (${qstash.url})` : `QStash (${queueUrl})` },
+    graph,
+    describe: {
+      database: database.describe,
+      redis: redis.describe,
+      queue: qstash ? `local QStash server (${qstash.url})` : `QStash (${queueUrl})`,
+      whatsapp: graph ? `local Graph API stand-in (${graph.url})` : `Graph API (${config.whatsapp.graphUrl})`,
+    },
     close: async () => {
-      // First the queue (its in-flight deliveries still use the database), then the rest.
+      // First the queue and Graph (their in-flight deliveries still use the database), then the rest.
       await qstash?.close();
+      await graph?.close();
       await redis.close();
       await database.close();
     },

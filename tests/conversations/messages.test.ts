@@ -51,7 +51,9 @@ describe("POST /v1/conversations/{id}/messages", () => {
     const t = await h.signUp();
     for (const source of ["email", "whatsapp"]) {
       const conv = await createConversation(h, t, { source, channel_id: "ch_abc" });
-      const r = await send(t.token, conv.id, { content: "Reply", sender_type: "agent" });
+      // WhatsApp free text needs the customer's 24 h window (tests/whatsapp): a template does not.
+      const body = source === "whatsapp" ? { template: { name: "hello", language: "en" }, sender_type: "agent" } : { content: "Reply", sender_type: "agent" };
+      const r = await send(t.token, conv.id, body);
       expect(r.body.status).toBe("queued");
       expect((await eventsOf(h, r.body.id))[0]?.data).toMatchObject({ deliver: true, channel: source, channel_id: "ch_abc" });
     }

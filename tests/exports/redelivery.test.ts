@@ -22,7 +22,11 @@ afterEach(() => {
 function servicesWithRecorder() {
   const published: ExportPayload[] = [];
   const base = h.services.provider({ env: {} as never, waitUntil() {}, defer() {} });
-  const queue = { ...base.queue, publish: async (_job: string, payload: unknown) => (published.push(payload as ExportPayload), { messageId: "m", key: "k", deduplicated: false }) } as Queue;
+  const queue = { ...base.queue, publish: async (_job: string, payload: unknown) => {
+      published.push(payload as ExportPayload);
+      return { messageId: "m", key: "k", deduplicated: false };
+    },
+  } as Queue;
   const services: Services = { ...base, queue };
   return { services, published };
 }
