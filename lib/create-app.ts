@@ -1,6 +1,6 @@
 // The one app factory. `createRouter()` gives an OpenAPIHono whose validation failures
 // become the contract's 400/422; `createApp()` adds the request pipeline every function
-// shares: request id → services → body limit → auth → rate limit → idempotency, with one
+// shares: request id → services → event dispatch → body limit → auth → rate limit → idempotency, with one
 // not-found and one error handler.
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context, MiddlewareHandler } from "hono";
@@ -10,6 +10,7 @@ import { HTTPException } from "hono/http-exception";
 import { authenticate } from "./auth";
 import { ApiError, dataException, describeError, describeStack, type ErrorCode, errorBody, fieldErrors, isDependencyFailure, uniqueViolation } from "./errors";
 import type { AppEnv } from "./env";
+import { eventDispatch } from "./event-dispatch";
 import { idempotency } from "./idempotency";
 import { newId } from "./ids";
 import { rateLimit } from "./rate-limit";
@@ -147,6 +148,8 @@ export function createApp(opts: CreateAppOptions = {}) {
   const limit = opts.bodyLimit ?? DEFAULT_BODY_LIMIT;
   app.use(requestId);
   app.use(services);
+  // Fans out the events the request recorded once it is done (lib/event-dispatch.ts).
+  app.use(eventDispatch);
   app.use(limitBody(limit));
   app.use(authenticate);
   app.use(rateLimit);

@@ -4,7 +4,7 @@ const ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz";
 
 export const ID_PREFIXES = [
   "conv", "msg", "ct", "ses", "tag", "file", "exp", "ast", "sum", "eml", "rem", "rtpl", "ch",
-  "auto", "agt", "key", "wh", "ws", "rt", "req", "evt", "task", "job", "csess", "whd", "cap",
+  "auto", "agt", "key", "wh", "ws", "rt", "req", "evt", "task", "job", "csess", "whd", "cap", "arun",
 ] as const;
 export type IdPrefix = (typeof ID_PREFIXES)[number];
 

@@ -1,5 +1,6 @@
 // The admin function: channels, automations and outbound webhooks (admin only).
 import { createApp } from "../../lib/create-app";
 import { channelsRouter } from "./channels";
+import { webhooksRouter } from "./webhooks";
 
-export const app = createApp().route("/", channelsRouter);
+export const app = createApp().route("/", channelsRouter).route("/", webhooksRouter);

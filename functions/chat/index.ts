@@ -3,8 +3,9 @@
 import { llmFromEnv } from "../../lib/llm";
 import { lazy } from "../../lib/services";
 import { createWorker } from "../../lib/worker";
+import { withQueue } from "../../lib/worker-queue";
 import { app } from "./app";
 
-export default createWorker(app, (services, ctx) => {
+export default createWorker(app, withQueue, (services, ctx) => {
   lazy(services, "llm", () => llmFromEnv(ctx.env as Parameters<typeof llmFromEnv>[0]));
 });

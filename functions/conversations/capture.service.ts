@@ -5,6 +5,7 @@ import { and, desc, eq, inArray, sql } from "drizzle-orm";
 import { insertConversation } from "./insert";
 import type { Db } from "../../lib/db";
 import { ApiError } from "../../lib/errors";
+import { noteEvents } from "../../lib/events";
 import { newId } from "../../lib/ids";
 import { contacts, conversations, events, messages, sessions } from "../../schema";
 import { counterSet, MESSAGE_NOW, type SenderType } from "./messages.service";
@@ -163,6 +164,7 @@ export async function captureMessages(db: Db, workspaceId: string, items: Captur
           data: { conversation_id: r.conversationId, sender_type: r.senderType, captured: true, external_id: r.externalId },
         })),
       );
+      noteEvents(workspaceId);
     }
     const final = results as CaptureItemResult[];
     return { captured: stored.length, duplicates: final.length - stored.length, items: final };

@@ -5,4 +5,7 @@
 // (each firing is its own logical job: lib/jobs.ts keys it by schedule and message id).
 import type { ScheduleDef } from "../../lib/queue";
 
-export const SCHEDULES: ScheduleDef[] = [];
+export const SCHEDULES: ScheduleDef[] = [
+  // Events the after-commit dispatch missed (lib/event-dispatch.ts).
+  { id: "parley-events-sweep", job: "events", cron: "* * * * *", payload: { sweep: true } },
+];

@@ -4,13 +4,14 @@
 // claimed: a redelivery, even a concurrent one, waits on that row and then finds it done, so the
 // model is called once per logical job. The price is a transaction held open for the model's
 // answer (bounded by OPENAI_TIMEOUT_MS).
-import { and, asc, desc, eq, inArray } from "drizzle-orm";
+import { and, asc, desc, eq, inArray, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Tx } from "../../lib/db";
+import { recordEvent, runAtDepth } from "../../lib/events";
 import type { JobMeta } from "../../lib/jobs";
 import { type ChatMessage, type Llm, LlmError, type LlmUsage } from "../../lib/llm";
 import { analyze, estimateTokens } from "../../lib/llm-offline";
-import { type ConversationSummary, conversations, messages, type SummaryRow, summaries } from "../../schema";
+import { type ConversationSummary, conversations, events, messages, type SummaryRow, summaries } from "../../schema";
 import { recordUsage } from "../chat/chat.service";
 import { markSummaryFailed, noNewerSummary, SUMMARY_JOB_RETRIES } from "../conversations/summaries.service";
 
@@ -185,5 +186,19 @@ export async function summarize(tx: Tx, llm: Llm, payload: { workspace_id: strin
     .set({ summary: result, processingStatus: "completed" })
     .where(and(eq(conversations.workspaceId, s.workspaceId), eq(conversations.id, s.conversationId), noNewerSummary(s)));
   await recordUsage(tx, s.workspaceId, model, usage);
+  // At the depth of the request it completes, so an automation that summarises on
+  // summary.completed stops at the loop guard like any other chain.
+  const [requested] = await tx
+    .select({ depth: events.depth })
+    .from(events)
+    .where(and(eq(events.workspaceId, s.workspaceId), eq(events.createdAt, s.createdAt), eq(events.type, "summary.requested"), sql`${events.data}->>'summary_id' = ${s.id}`))
+    .limit(1);
+  await runAtDepth(requested?.depth ?? 0, () =>
+    recordEvent(tx, s.workspaceId, "summary.completed", { type: "conversation", id: s.conversationId }, "system", {
+      conversation_id: s.conversationId,
+      summary_id: s.id,
+      summary: result,
+    }),
+  );
   return { status: "completed", summary_id: s.id, model };
 }

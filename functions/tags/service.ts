@@ -3,7 +3,7 @@
 import { and, asc, desc, eq, inArray, type Placeholder, sql } from "drizzle-orm";
 import type { Db } from "../../lib/db";
 import { ApiError, notFound, uniqueViolation } from "../../lib/errors";
-import { recordEvent } from "../../lib/events";
+import { noteEvents, recordEvent } from "../../lib/events";
 import { newId } from "../../lib/ids";
 import { offsetOf, type Page, type SortSpec } from "../../lib/pagination";
 import { contactTags, conversationTags, events, sessionTags, tags } from "../../schema";
@@ -60,7 +60,11 @@ export async function addEntityTag(db: Db, workspaceId: string, kind: TaggedKind
     .values({ workspaceId, [`${kind}Id`]: entityId, tagId: tag.id } as never)
     .onConflictDoNothing()
     .returning();
-  if (inserted.length) await recordEvent(db, workspaceId, "tag.added", { type: kind, id: entityId }, actor, { tag: tag.name, tag_id: tag.id });
+  if (inserted.length) {
+    await recordEvent(db, workspaceId, "tag.added", { type: kind, id: entityId }, actor, { tag: tag.name, tag_id: tag.id });
+    // What automations and webhooks subscribe to (API.md's automation events).
+    if (kind === "conversation") await recordEvent(db, workspaceId, "conversation.tagged", { type: "conversation", id: entityId }, actor, { conversation_id: entityId, tag: tag.name, tag_id: tag.id });
+  }
   return tag;
 }
 
@@ -239,4 +243,5 @@ export async function deleteTag(db: Db, workspaceId: string, id: string, actor: 
     );
   }
   await db.delete(tags).where(and(eq(tags.workspaceId, workspaceId), eq(tags.id, id)));
+  if (carriers.length) noteEvents(workspaceId);
 }
