@@ -24,6 +24,7 @@ import { app as jobsUsage } from "./jobs/usage";
 import { app as jobsWebhooks } from "./jobs/webhooks";
 import { app as tags } from "./tags/app";
 import { SUGGEST_PATH, SUGGEST_ROUTE } from "./chat/suggest-path";
+import { ATTACHMENTS_PATH, ATTACHMENTS_ROUTE } from "./files/attachments-path";
 
 export interface FunctionDef {
   name: string;
@@ -69,7 +70,14 @@ export const functions: FunctionDef[] = [
   { name: "admin", main: "functions/admin/index.ts", prefixes: ["/v1/channels", "/v1/automations", "/v1/webhooks"], app: admin },
   { name: "email", main: "functions/email/index.ts", prefixes: ["/v1/emails", "/v1/reminder-templates", "/v1/reminders"], app: email },
   { name: "insights", main: "functions/insights/index.ts", prefixes: ["/v1/analytics", "/v1/account"], app: insights },
-  { name: "files", main: "functions/files/index.ts", prefixes: ["/v1/files", "/v1/attachments"], app: files },
+  {
+    name: "files",
+    main: "functions/files/index.ts",
+    prefixes: ["/v1/files", "/v1/attachments"],
+    // Uploads (and their 25 MiB body limit) live in the files Worker.
+    patterns: [{ path: ATTACHMENTS_ROUTE, regex: ATTACHMENTS_PATH }],
+    app: files,
+  },
   { name: "exports", main: "functions/exports/index.ts", prefixes: ["/v1/exports"], app: exportsFn },
   // Provider webhooks (Mailgun, WhatsApp): not under /v1, each signature-verified.
   { name: "inbound", main: "functions/inbound/index.ts", prefixes: ["/inbound"], app: inbound },

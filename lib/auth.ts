@@ -12,6 +12,7 @@ import type { AppEnv } from "./env";
 import type { Services } from "./services";
 import { credentialCache } from "./credential-cache";
 import { sha256Hex } from "./ids";
+import { CONTENT_PATH } from "./signed-url";
 
 export type Role = "owner" | "admin" | "agent";
 export type Scope = "read" | "write" | "admin";
@@ -32,10 +33,12 @@ export const ACCESS_TOKEN_TTL = 15 * 60;
 
 const ROLE_RANK: Record<Role, number> = { agent: 1, admin: 2, owner: 3 };
 
-// Routes anyone may call: sign-up and the credential exchanges themselves.
+// Routes anyone may call: sign-up and the credential exchanges themselves, and signed file
+// links (the signature in the query is the authorization; functions/files/files.ts checks it).
 const PUBLIC_ROUTES: ReadonlyArray<[string, RegExp]> = [
   ["POST", /^\/v1\/workspaces\/?$/],
   ["POST", /^\/v1\/auth\/(token|refresh|revoke|login|logout)\/?$/],
+  ["GET", CONTENT_PATH],
 ];
 
 // POSTs that only read (a search takes its query as a body): the `read` scope is enough.

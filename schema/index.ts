@@ -11,3 +11,4 @@ export * from "./channels";
 export * from "./files";
 export * from "./reminders";
 export * from "./account";
+export * from "./exports";

@@ -10,11 +10,18 @@ import { writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
+/** The R2 bucket of stored files, bound as `FILES` (lib/storage.ts). */
+const FILES_BUCKET = { binding: "FILES", bucket_name: "parley-files" };
+
 /** Which functions need more than the defaults; keyed by function name. */
-const EXTRAS: Record<string, { assets?: { directory: string; binding: string }; vars?: Record<string, string> }> = {
+const EXTRAS: Record<string, { assets?: { directory: string; binding: string }; vars?: Record<string, string>; r2?: { binding: string; bucket_name: string }[] }> = {
   // The docs page serves Scalar's standalone bundle from Workers static assets (copied there by
   // scripts/build.ts), not from a CDN.
   docs: { assets: { directory: "dist/docs-assets", binding: "ASSETS" } },
+  // Stored files (lib/storage.ts): uploads and attachments, and the exports rendered into them.
+  files: { r2: [FILES_BUCKET] },
+  exports: { r2: [FILES_BUCKET] },
+  "jobs-exports": { r2: [FILES_BUCKET] },
 };
 
 /** The newest date that wrangler 4.86's workerd (1.20260426) accepts offline. */
@@ -59,6 +66,7 @@ export interface WorkerEnvConfig {
   services?: { binding: string; service: string }[];
   vars: Record<string, string>;
   assets?: { directory: string; binding: string };
+  r2_buckets?: { binding: string; bucket_name: string }[];
 }
 
 export function wranglerConfig(fns: FunctionLike[], opts: EdgeOptions) {
@@ -73,6 +81,7 @@ export function wranglerConfig(fns: FunctionLike[], opts: EdgeOptions) {
       // Non-secret defaults only; secrets are set with `wrangler secret put` (scripts/deploy.ts).
       vars: { ENVIRONMENT: "production", PUBLIC_BASE_URL: `https://${opts.host}`, ...(extra.vars ?? {}) },
       ...(extra.assets ? { assets: extra.assets } : {}),
+      ...(extra.r2 ? { r2_buckets: extra.r2 } : {}),
     };
   }
   // Cloudflare route patterns only end in `*` (no wildcard mid-path), so a function's pattern
@@ -121,6 +130,11 @@ export function renderWranglerToml(fns: FunctionLike[], opts: EdgeOptions): stri
     if (e.services?.length) {
       out.push("services = [");
       for (const b of e.services) out.push(`  { binding = ${str(b.binding)}, service = ${str(b.service)} },`);
+      out.push("]");
+    }
+    if (e.r2_buckets?.length) {
+      out.push("r2_buckets = [");
+      for (const b of e.r2_buckets) out.push(`  { binding = ${str(b.binding)}, bucket_name = ${str(b.bucket_name)} },`);
       out.push("]");
     }
     if (e.assets) out.push("", `[env.${key}.assets]`, `directory = ${str(e.assets.directory)}`, `binding = ${str(e.assets.binding)}`);

@@ -2,6 +2,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { actorOf } from "../../lib/events";
 import { createRouter } from "../../lib/create-app";
+import { attachmentsWithLinks } from "../../lib/files";
 import { ApiError, errorResponses } from "../../lib/errors";
 import { Deleted, jsonBody, jsonContent, listOf } from "../../lib/openapi";
 import { listEnvelope, offsetOf, paginationQuery, parseSort } from "../../lib/pagination";
@@ -66,7 +67,7 @@ const get = createRoute({
   tags: TAGS,
   summary: "Get a conversation",
   description:
-    "Returns the conversation with its content, contact, tags, summary and attachments. Read by an agent (access token or session cookie), it resets `unread_count` to 0; reads with an API key do not (server polling must not mark things read). The response shows the count as it was before the read. `attachments` stays empty until the files area lands.",
+    "Returns the conversation with its content, contact, tags, summary and attachments. Read by an agent (access token or session cookie), it resets `unread_count` to 0; reads with an API key do not (server polling must not mark things read). The response shows the count as it was before the read. Each attachment has a signed `url` to its bytes, valid for 15 minutes without credentials.",
   request: { params: Id },
   responses: { 200: jsonContent(ConversationDetail, "The conversation"), ...errorResponses(401, 403, 404) },
 });
@@ -177,13 +178,14 @@ export const conversationsRouter = createRouter()
     const { db } = c.var.services;
     const p = c.var.principal;
     const row = await findConversation(db, p.workspaceId, c.req.valid("param").id);
-    const [tags, contact] = await Promise.all([
+    const [tags, contact, attachments] = await Promise.all([
       conversationTags(db, p.workspaceId, row.id),
       row.contactId ? contactInWorkspace(db, p.workspaceId, row.contactId) : undefined,
+      attachmentsWithLinks(c.var.services, p.workspaceId, row.id),
     ]);
     if (p.agentId && row.unreadCount > 0) await markRead(db, p.workspaceId, row.id);
     const { tags: _names, ...item } = conversationJson(row, []);
-    return c.json({ ...item, content: row.content, contact: contact ? contactJson(contact) : null, tags: tags.map(tagJson), attachments: [] }, 200);
+    return c.json({ ...item, content: row.content, contact: contact ? contactJson(contact) : null, tags: tags.map(tagJson), attachments }, 200);
   })
   .openapi(update, async (c) => {
     const p = c.var.principal;

@@ -4,6 +4,7 @@ import { and, asc, count, eq, gt, type SQL, sql } from "drizzle-orm";
 import type { Db } from "../../lib/db";
 import { ApiError } from "../../lib/errors";
 import { recordEvent } from "../../lib/events";
+import { attachToMessage } from "../../lib/files";
 import { newId } from "../../lib/ids";
 import { offsetOf, type Page } from "../../lib/pagination";
 import { conversations, messages } from "../../schema";
@@ -122,6 +123,7 @@ export async function sendMessage(db: Db, conv: ConversationRow, input: SendInpu
         metadata: input.metadata ?? {},
       })
       .returning();
+    await attachToMessage(tx, conv.workspaceId, conv.id, id, input.attachment_ids ?? []);
     await recordEvent(tx, conv.workspaceId, "message.created", { type: "message", id }, sender.actor, {
       conversation_id: conv.id,
       sender_type: input.sender_type,

@@ -1,6 +1,7 @@
 // Routes of /v1/conversations/{id}/messages: the thread (with `since` for polling) and sending.
 import { createRoute } from "@hono/zod-openapi";
 import { createRouter } from "../../lib/create-app";
+import { checkAttachmentIds } from "../../lib/files";
 import { errorResponses } from "../../lib/errors";
 import { actorOf } from "../../lib/events";
 import { jsonBody, jsonContent, listOf } from "../../lib/openapi";
@@ -34,7 +35,7 @@ const send = createRoute({
     "a `contact` message adds one to `unread_count`; the first `agent` message sets `first_response_at`.",
     "An `agent` message on an `email` or `whatsapp` conversation is delivered on that channel: it is stored with status `queued` and its",
     "`message.created` event carries `deliver: true`, which the channel's sender consumes. A `note` is private: never delivered, never unread.",
-    "`attachment_ids` are recorded as given (file ids are checked once the files area lands).",
+    "`attachment_ids` must name files of this workspace (`POST /v1/files`); an unknown or another workspace's id is a 422 naming its position (`attachment_ids.0`). Files not yet attached anywhere become attachments of this conversation (tied to the message).",
     "WhatsApp: agent free text is refused before anything is stored (409 `conflict`, `details.reason: \"outside_messaging_window\"`, with `last_customer_message_at`) when the customer's",
     "last WhatsApp message on that number is older than 24 hours, or there is none; send `template: {name, language, parameters?}` (an approved template) instead of",
     "`content` to reach them: it is stored with a readable content and the template in `metadata.whatsapp.template`. A template on a non-WhatsApp conversation is a 422.",
@@ -56,8 +57,10 @@ export const messagesRouter = createRouter()
     const p = c.var.principal;
     const { db } = c.var.services;
     const conv = await findConversation(db, p.workspaceId, c.req.valid("param").id);
+    const body = c.req.valid("json");
+    await checkAttachmentIds(db, p.workspaceId, body.attachment_ids ?? []);
     // WhatsApp: free text only inside the 24 h window (409 before storing); templates any time.
-    const input = await prepareSend(db, conv, c.req.valid("json"));
+    const input = await prepareSend(db, conv, body);
     const row = await sendMessage(db, conv, input, { agentId: p.agentId, actor: actorOf(p) });
     return c.json(messageJson(row), 201);
   });

@@ -107,10 +107,36 @@ export const ConversationDetail = Conversation.omit({ tags: true })
     content: z.string().nullable().openapi({ example: "Customer: my order arrived broken…" }),
     contact: ContactRef.nullable(),
     tags: z.array(Tag),
-    attachments: z.array(z.record(z.string(), z.unknown())).openapi({
-      description: "Files attached to the conversation. Always empty until the files area lands (it fills this list).",
-      example: [],
-    }),
+    attachments: z
+      .array(
+        z.object({
+          id: z.string(),
+          filename: z.string(),
+          size: z.number().int(),
+          mime_type: z.string(),
+          url: z.string().url(),
+          url_expires_at: z.string(),
+          conversation_id: z.string().nullable(),
+          message_id: z.string().nullable(),
+          created_at: z.string(),
+        }),
+      )
+      .openapi({
+        description: "Files attached to the conversation, oldest first; `url` is a signed link to the bytes, valid for 15 minutes without credentials.",
+        example: [
+          {
+            id: "file_01jd3k9v6q8f2m4x7c5b0n1p2r",
+            filename: "invoice-A-1042.pdf",
+            size: 48213,
+            mime_type: "application/pdf",
+            url: "https://api.parley.example/v1/files/file_01jd3k9v6q8f2m4x7c5b0n1p2r/content?ws=ws_01jd3k9v6q8f2m4x7c5b0n1p2r&expires=1795176000&signature=3q2-7wX0m9b1c4v6n8k0j2h4g6f8d0s2a4q6w8e0r2t",
+            url_expires_at: "2026-11-24T12:15:00.000Z",
+            conversation_id: "conv_01jd3k9v6q8f2m4x7c5b0n1p2r",
+            message_id: null,
+            created_at: "2026-11-24T12:00:00.000Z",
+          },
+        ],
+      }),
   })
   .openapi("ConversationDetail");
 

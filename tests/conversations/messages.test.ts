@@ -84,11 +84,12 @@ describe("POST /v1/conversations/{id}/messages", () => {
     expectError(await send(t.token, "conv_missing", { content: "x", sender_type: "agent" }), 404, "not_found");
   });
 
-  it("records attachment ids as given", async () => {
+  it("refuses attachment ids that are not files of the workspace (tests/files/attachments.test.ts covers the rest)", async () => {
     const t = await h.signUp();
     const conv = await createConversation(h, t);
     const r = await send(t.token, conv.id, { content: "see file", sender_type: "agent", attachment_ids: ["file_01abc"] });
-    expect(r.body.attachment_ids).toEqual(["file_01abc"]);
+    expect(r.status).toBe(422);
+    expect(Object.keys(r.body.error.details.fields)).toEqual(["attachment_ids.0"]);
   });
 });
 

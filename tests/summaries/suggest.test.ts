@@ -34,7 +34,11 @@ describe("routing", () => {
 
   it("at the edge, conversations (which receives /v1/conversations/*) has a service binding to chat", () => {
     const cfg = wranglerConfig(functions, edgeOptions());
-    expect(cfg.env.conversations!.services).toEqual([{ binding: serviceBindingName("chat"), service: "parley-chat" }]);
+    // (and one to files, for /v1/conversations/{id}/attachments)
+    expect(cfg.env.conversations!.services).toEqual([
+      { binding: serviceBindingName("chat"), service: "parley-chat" },
+      { binding: serviceBindingName("files"), service: "parley-files" },
+    ]);
     expect(cfg.env.chat!.services).toBeUndefined();
   });
 
