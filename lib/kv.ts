@@ -69,8 +69,12 @@ export function upstashKv(url: string, token: string): Kv {
       return Object.fromEntries(fields.map((f, i) => [f, Number(res[i])]));
     },
     async hgetall(key) {
-      const h = await wrap(redis.hgetall<Record<string, string>>(key));
-      return Object.fromEntries(Object.entries(h ?? {}).map(([k, v]) => [k, Number(v)]));
+      // Without automatic deserialization the SDK hands back Redis's flat [field, value, …] reply.
+      const h = (await wrap(redis.hgetall(key))) as unknown;
+      const pairs: [string, unknown][] = [];
+      if (Array.isArray(h)) for (let i = 0; i + 1 < h.length; i += 2) pairs.push([String(h[i]), h[i + 1]]);
+      else if (h && typeof h === "object") pairs.push(...Object.entries(h));
+      return Object.fromEntries(pairs.map(([k, v]) => [k, Number(v)]));
     },
     async sadd(key, members, ttlSeconds) {
       if (!members.length) return;

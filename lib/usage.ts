@@ -103,6 +103,18 @@ export async function countUsage(kv: Kv, workspaceId: string, route: string, lim
   return s.count;
 }
 
+/**
+ * Waits until this isolate's counts of `workspaceId` are in Redis (a flush on its way, then what
+ * is still unsent), so a usage report read right after includes the requests that came before it.
+ * A Redis failure here is the caller's to answer.
+ */
+export async function settleUsage(kv: Kv, workspaceId: string): Promise<void> {
+  const s = seenByKv.get(kv)?.get(workspaceId);
+  if (!s) return;
+  while (s.sending) await new Promise((r) => setTimeout(r, 1));
+  if (s.unsentTotal > 0) await flush(kv, workspaceId, s);
+}
+
 /** Today's requests as Redis has them, plus what this isolate has not sent yet. */
 export async function requestsToday(kv: Kv, workspaceId: string, now = Date.now()): Promise<number> {
   const day = dayOf(now);

@@ -6,7 +6,7 @@ import type { Db } from "../../lib/db";
 import { notFound } from "../../lib/errors";
 import type { Kv } from "../../lib/kv";
 import { BYTES_PER_MB, planLimits } from "../../lib/plans";
-import { dayOf, nextUtcMidnight, persistUsage, requestsToday, TOTAL_FIELD, USAGE_TTL, usageKey } from "../../lib/usage";
+import { dayOf, nextUtcMidnight, persistUsage, requestsToday, settleUsage, TOTAL_FIELD, USAGE_TTL, usageKey } from "../../lib/usage";
 import { apiUsageDaily, conversations, files, llmUsage, workspaces } from "../../schema";
 
 const mb = (bytes: number) => Math.round((bytes / BYTES_PER_MB) * 100) / 100;
@@ -63,6 +63,7 @@ async function requestsByDay(db: Db, kv: Kv, workspaceId: string, from: string, 
   for (const r of stored) put(r.day, r.route, r.requests);
   const oldest = dayOf(Date.now() - USAGE_TTL * 1000);
   const live = daysBetween(from < oldest ? oldest : from, to).filter((d) => d <= dayOf(Date.now()));
+  await settleUsage(kv, workspaceId);
   const fromRedis = await Promise.all(live.map(async (day) => [day, await kv.hgetall(usageKey(workspaceId, day))] as const));
   const fresh: string[] = [];
   for (const [day, h] of fromRedis) {

@@ -17,6 +17,8 @@ function encode(v: unknown, base64: boolean): Reply {
   if (v === null || v === undefined) return null;
   if (typeof v === "number") return v;
   if (Array.isArray(v)) return v.map((x) => encode(x, base64));
+  // ioredis turns HGETALL's flat reply into an object; Upstash answers the flat array.
+  if (typeof v === "object" && !Buffer.isBuffer(v)) return Object.entries(v).flatMap(([k, x]) => [encode(k, base64), encode(x, base64)]);
   const s = Buffer.isBuffer(v) ? v : Buffer.from(String(v));
   if (!base64) return s.toString("utf8");
   return s.toString() === "OK" ? "OK" : s.toString("base64");
