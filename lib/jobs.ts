@@ -137,7 +137,8 @@ export function createJobApp<S extends z.ZodType, W = unknown>(
     const signature = c.req.header("upstash-signature");
     if (!signature) throw new ApiError("unauthorized", "Missing Upstash-Signature header.");
     const raw = await c.req.text();
-    const receiver = new Receiver({ currentSigningKey: keys.current, nextSigningKey: keys.next });
+    // devMode: false pins our keys: with QSTASH_DEV set the SDK would otherwise accept its public dev keys.
+    const receiver = new Receiver({ currentSigningKey: keys.current, nextSigningKey: keys.next, devMode: false });
     const valid = await receiver
       .verify({ signature, body: raw, url: `${config.publicBaseUrl}${path}`, clockTolerance: CLOCK_TOLERANCE })
       .catch(() => false);
