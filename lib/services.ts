@@ -25,6 +25,11 @@ export interface Config {
   webhooksAllowPrivateTargets: boolean;
   /** WhatsApp Cloud API: Graph's origin, the platform app's secret and verify token. */
   whatsapp: WhatsAppConfig;
+  /**
+   * Parley's own Mailgun account's HTTP webhook signing key (MAILGUN_WEBHOOK_SIGNING_KEY): verifies
+   * route forwards and event webhooks for email channels without their own `webhook_signing_key`.
+   */
+  mailgunWebhookSigningKey?: string;
 }
 
 /** Later areas add their own members (queue, llm, storage, mailer) to this interface. */

@@ -32,6 +32,7 @@ export function workerConfig(env: Env): Config {
     filesSigningKey: env.FILES_SIGNING_KEY,
     webhooksAllowPrivateTargets: env.WEBHOOKS_ALLOW_PRIVATE_TARGETS === "true",
     whatsapp: { graphUrl: env.WHATSAPP_GRAPH_URL || DEFAULT_GRAPH_URL, appSecret: env.WHATSAPP_APP_SECRET || undefined, verifyToken: env.WHATSAPP_VERIFY_TOKEN || undefined },
+    mailgunWebhookSigningKey: env.MAILGUN_WEBHOOK_SIGNING_KEY || undefined,
     ...(env.QSTASH_CURRENT_SIGNING_KEY && env.QSTASH_NEXT_SIGNING_KEY
       ? { qstashSigningKeys: { current: env.QSTASH_CURRENT_SIGNING_KEY, next: env.QSTASH_NEXT_SIGNING_KEY } }
       : {}),

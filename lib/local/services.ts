@@ -174,6 +174,8 @@ export async function createLocalServices(opts: LocalOptions): Promise<LocalServ
       appSecret: localSecret(opts.dataDir, env.WHATSAPP_APP_SECRET, "whatsapp-app-secret"),
       verifyToken: localSecret(opts.dataDir, env.WHATSAPP_VERIFY_TOKEN, "whatsapp-verify-token"),
     },
+    // Mailgun's webhook signing key (route forwards, events): generated once into DATA_DIR unless set.
+    mailgunWebhookSigningKey: localSecret(opts.dataDir, env.MAILGUN_WEBHOOK_SIGNING_KEY, "mailgun-webhook-signing-key"),
   };
   const storage: Storage = opts.dataDir ? directoryStorage(join(opts.dataDir, "files")) : memoryStorage();
   // Jobs: QStash is called back at PUBLIC_BASE_URL; locally that is this process (the local
