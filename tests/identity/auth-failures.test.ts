@@ -17,7 +17,7 @@ describe("failed authentication limit", () => {
     const from = (ip: string) => ({ "x-forwarded-for": ip });
     // Addresses unique to this run: on real Redis the counters outlive the test.
     const attacker = unique("198.51.100.7-");
-    const tries = [
+    const tries: Record<string, string>[] = [
       { "x-api-key": "pk_live_guess1" },
       { authorization: "Bearer pk_live_guess2" },
       { authorization: "Bearer not.a.jwt" },
