@@ -5,7 +5,7 @@ import { and, eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Services } from "../../lib/services";
 import { channels, conversations, messages } from "../../schema";
-import { deliverWhatsApp } from "../../functions/jobs/deliver-whatsapp";
+import { deliverWhatsApp } from "../../lib/delivery/whatsapp";
 import { createHarness, expectError, type Harness, type Tenant } from "../support/harness";
 import { addChannel, messageByWamid, platformSecret, postWebhook, retarget, type TestChannel, waId, wamidOf } from "./helpers";
 import * as meta from "./meta-samples";

@@ -1,15 +1,16 @@
-// The WhatsApp slot of the deliveries job: sends one queued agent message of a WhatsApp
+// The WhatsApp part of the deliveries job: sends one queued agent message of a WhatsApp
 // conversation through Graph with the channel's token, and records what Graph said. Rejections
-// (outside the 24 h window, undeliverable, bad template) fail the message; an expired token also
-// puts the channel in `status: "error"`; Graph outages throw, so the job answers 5xx and QStash
-// retries (the message stays queued meanwhile: nothing is lost).
-import { and, eq, sql } from "drizzle-orm";
-import type { Tx } from "../../lib/db";
-import { DependencyError } from "../../lib/errors";
-import type { Services } from "../../lib/services";
-import { type OutboundWhatsApp, sendWhatsApp, type TemplateInput, waIdOf } from "../../lib/whatsapp";
-import { channels, contacts, type conversations, messages } from "../../schema";
-import { applyStatus, channelSecret, takeEarlyStatus } from "../inbound/whatsapp.service";
+// (131047 outside the 24 h window, 131026 undeliverable, a bad template) fail the message; an
+// expired token (190) also puts the channel in `status: "error"`; Graph outages throw, so the job
+// answers 5xx and QStash retries (the message stays queued meanwhile: nothing is lost).
+import { and, eq } from "drizzle-orm";
+import { applyStatus, channelSecret, takeEarlyStatus } from "../../functions/inbound/whatsapp.service";
+import { contacts, type channels, type conversations, type messages } from "../../schema";
+import type { Tx } from "../db";
+import { DependencyError } from "../errors";
+import type { Services } from "../services";
+import { type OutboundWhatsApp, sendWhatsApp, type TemplateInput, waIdOf } from "../whatsapp";
+import { channelError, messageFailed, messageSent } from "./outcome";
 
 type MessageRow = typeof messages.$inferSelect;
 type ConversationRow = typeof conversations.$inferSelect;
@@ -29,10 +30,7 @@ export function templateOf(m: Pick<MessageRow, "metadata">): TemplateInput | und
 }
 
 async function fail(tx: Tx, m: MessageRow, code: string, message: string) {
-  await tx
-    .update(messages)
-    .set({ deliveryStatus: "failed", status: "failed", deliveryError: { code, message } })
-    .where(and(eq(messages.id, m.id), eq(messages.workspaceId, m.workspaceId)));
+  await messageFailed(tx, m.workspaceId, m.id, { code, message });
   return { outcome: "failed", code };
 }
 
@@ -42,13 +40,19 @@ async function recipientOf(tx: Tx, d: WhatsAppDelivery): Promise<string | undefi
   if (typeof fromMeta === "string" && fromMeta) return waIdOf(fromMeta);
   if (!d.conversation.contactId) return undefined;
   const [ct] = await tx
-    .select({ phone: contacts.phone })
+    .select({ phone: contacts.phone, attributes: contacts.attributes })
     .from(contacts)
     .where(and(eq(contacts.id, d.conversation.contactId), eq(contacts.workspaceId, d.conversation.workspaceId)))
     .limit(1);
+  const waId = (ct?.attributes as { wa_id?: unknown } | undefined)?.wa_id;
+  if (typeof waId === "string" && waIdOf(waId)) return waIdOf(waId);
   return ct?.phone ? waIdOf(ct.phone) || undefined : undefined;
 }
 
+/**
+ * Sends `d.message` if it is still queued. The caller holds the message row (claimed with a
+ * conditional UPDATE in this transaction), so a concurrent delivery waits and then finds it sent.
+ */
 export async function deliverWhatsApp(tx: Tx, services: Services, d: WhatsAppDelivery): Promise<Record<string, unknown>> {
   const m = d.message;
   // Sent already (a redelivered job), or failed for good: nothing to do.
@@ -69,10 +73,7 @@ export async function deliverWhatsApp(tx: Tx, services: Services, d: WhatsAppDel
 
   switch (outcome.kind) {
     case "sent": {
-      await tx
-        .update(messages)
-        .set({ deliveryStatus: "sent", status: "sent", deliveryError: null, externalId: outcome.wamid })
-        .where(and(eq(messages.id, m.id), eq(messages.workspaceId, m.workspaceId)));
+      await messageSent(tx, m.workspaceId, m.id, outcome.wamid);
       // A status webhook may have come before this commit (see rememberEarlyStatus).
       const early = await takeEarlyStatus(services.kv, m.workspaceId, outcome.wamid).catch(() => undefined);
       if (early) await applyStatus(tx, m.workspaceId, early);
@@ -81,10 +82,7 @@ export async function deliverWhatsApp(tx: Tx, services: Services, d: WhatsAppDel
     case "rejected":
       return { ...(await fail(tx, m, outcome.code, outcome.message)), graph_code: outcome.graph.code };
     case "unauthorized": {
-      await tx
-        .update(channels)
-        .set({ status: "error", statusReason: outcome.message, updatedAt: sql`now()` })
-        .where(and(eq(channels.id, ch.id), eq(channels.workspaceId, ch.workspaceId)));
+      await channelError(tx, ch.workspaceId, ch.id, outcome.message);
       return { ...(await fail(tx, m, outcome.code, outcome.message)), graph_code: outcome.graph.code, channel_status: "error" };
     }
     case "retry":
