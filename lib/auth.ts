@@ -3,11 +3,13 @@
 // refuses everything under /v1 that is not on the short public list. Role and scope guards
 // are small middleware on top.
 import { and, eq, gt, isNull, or } from "drizzle-orm";
+import type { Context } from "hono";
 import { getCookie } from "hono/cookie";
 import { createMiddleware } from "hono/factory";
 import { sign, verify } from "hono/jwt";
 import { agents, apiKeys, authSessions } from "../schema";
-import { ApiError } from "./errors";
+import { ApiError, describeError } from "./errors";
+import { clientAddress } from "./rate-limit";
 import type { AppEnv } from "./env";
 import type { Services } from "./services";
 import { credentialCache } from "./credential-cache";
@@ -148,18 +150,60 @@ async function resolve(services: Services, cred: { jwt?: string; apiKey?: string
   return principal;
 }
 
+/** Failed authentications (a presented credential that is wrong) a client address may make a minute. */
+export const AUTH_FAILURES_PER_MINUTE = 20;
+const authFailureKey = (who: string, now = Date.now()) => `authfail:${who}:${Math.floor(now / 60_000)}`;
+
+/**
+ * Guessing credentials costs a database lookup per guess: past the limit of failures this minute
+ * the client address gets 429 before any lookup. Counting fails open (a Redis outage must not
+ * lock everyone out), like the rate limit.
+ */
+async function refuseAfterFailures(c: Context<AppEnv>, who: string): Promise<void> {
+  const { kv, config } = c.var.services;
+  let failures = 0;
+  try {
+    failures = Number((await kv.get(authFailureKey(who))) ?? 0);
+  } catch (err) {
+    console.warn(JSON.stringify({ msg: "auth failure count unavailable", request_id: c.get("requestId"), error: describeError(err) }));
+    return;
+  }
+  if (failures < config.authFailuresPerMinute) return;
+  const reset = (Math.floor(Date.now() / 60_000) + 1) * 60;
+  throw new ApiError("rate_limit_exceeded", `Too many failed authentications from this address (${config.authFailuresPerMinute} a minute); wait before trying again.`, {
+    details: { reason: "auth_failures", limit: config.authFailuresPerMinute },
+    headers: { "Retry-After": String(Math.max(1, reset - Math.floor(Date.now() / 1000))), "X-RateLimit-Limit": String(config.authFailuresPerMinute), "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": String(reset) },
+  });
+}
+
+function noteFailure(c: Context<AppEnv>, who: string): void {
+  const { kv, waitUntil } = c.var.services;
+  waitUntil(kv.incr(authFailureKey(who), 65).catch((err) => console.warn(JSON.stringify({ msg: "auth failure not counted", error: describeError(err) }))));
+}
+
 export const authenticate = createMiddleware<AppEnv>(async (c, next) => {
   const path = c.req.path;
   if (!path.startsWith("/v1/") || isPublicRoute(c.req.method, path)) return next();
 
   const { config } = c.var.services;
-  const cred = credentials(c);
-  const cookie = cred.jwt || cred.apiKey !== undefined ? undefined : getCookie(c, SESSION_COOKIE);
-  // A cookie must come from our own origin on unsafe methods, cached or not.
-  if (cookie && UNSAFE.has(c.req.method)) assertSameOrigin(c.req.header("origin"), c.req.url, config.publicBaseUrl);
-  const presented = cred.jwt ?? cred.apiKey ?? cookie;
-  // Resolved in the last few seconds, or looked up now (lib/credential-cache.ts).
-  const principal = presented === undefined ? undefined : (credentialCache.get(presented) ?? (await resolve(c.var.services, cred, cookie)));
+  const who = clientAddress((n) => c.req.header(n), c.env);
+  let principal: Principal | undefined;
+  try {
+    const cred = credentials(c);
+    const cookie = cred.jwt || cred.apiKey !== undefined ? undefined : getCookie(c, SESSION_COOKIE);
+    // A cookie must come from our own origin on unsafe methods, cached or not.
+    if (cookie && UNSAFE.has(c.req.method)) assertSameOrigin(c.req.header("origin"), c.req.url, config.publicBaseUrl);
+    const presented = cred.jwt ?? cred.apiKey ?? cookie;
+    // Resolved in the last few seconds, or looked up now (lib/credential-cache.ts).
+    principal = presented === undefined ? undefined : credentialCache.get(presented);
+    if (!principal && presented !== undefined) {
+      await refuseAfterFailures(c, who);
+      principal = await resolve(c.var.services, cred, cookie);
+    }
+  } catch (err) {
+    if (err instanceof ApiError && err.code === "unauthorized") noteFailure(c, who);
+    throw err;
+  }
   if (!principal) {
     throw new ApiError("unauthorized", "Authentication is required: send `Authorization: Bearer <token>` or `X-API-Key`.", {
       headers: { "WWW-Authenticate": 'Bearer realm="parley"' },

@@ -35,6 +35,7 @@ export interface Env {
   /** R2 bucket of stored files (uploads, attachments, exports). */
   FILES?: import("./storage").R2Like;
   RATE_LIMIT_PER_MINUTE?: string;
+  AUTH_FAILURES_PER_MINUTE?: string;
   /** "off": API requests are counted but the plan's daily quota is not enforced (benchmarks). */
   REQUEST_QUOTA?: string;
   /** Workers static assets (the docs function serves Scalar's standalone bundle from it). */

@@ -3,7 +3,11 @@
 // Receiver against that body and this job's own URL (current key, then next) → envelope and
 // payload parsed with zod → a job_runs row claimed under (job, key) and the handler run in the
 // same transaction. A redelivery, a concurrent delivery or a re-publish finds the row and does
-// nothing. Bad payloads and JobFailure are answered 489 + Upstash-NonRetryable-Error (QStash
+// nothing. A job with slow outside work (a model call) is two steps instead: the run is claimed
+// `running` in a short transaction, `work` runs outside any transaction (no connection held while
+// the provider thinks), and `commit` writes its outcome in a transaction that completes the run
+// only while the claim is still this delivery's. A concurrent delivery of a running job is asked
+// to come back later (503); a claim older than its lease (a crashed attempt) is taken over. Bad payloads and JobFailure are answered 489 + Upstash-NonRetryable-Error (QStash
 // stops retrying); anything else is 5xx and QStash retries.
 import { createRoute, z } from "@hono/zod-openapi";
 import { Receiver } from "@upstash/qstash";
@@ -52,6 +56,18 @@ export interface JobMeta {
 // biome-ignore lint/suspicious/noConfusingVoidType: handlers with nothing to report simply return.
 export type JobHandler<P> = (tx: Tx, payload: P, meta: JobMeta) => Promise<Record<string, unknown> | undefined | void>;
 
+/**
+ * A job whose slow part must not hold a transaction: `work` runs after the claim, outside any
+ * transaction; `commit` writes what it produced in the transaction that completes the run.
+ */
+export interface TwoStepJob<P, W> {
+  work(payload: P, meta: JobMeta): Promise<W>;
+  // biome-ignore lint/suspicious/noConfusingVoidType: commits with nothing to report simply return.
+  commit(tx: Tx, payload: P, meta: JobMeta, worked: W): Promise<Record<string, unknown> | undefined | void>;
+  /** How long a `running` claim is this attempt's before another delivery may take it over. */
+  leaseMs: number;
+}
+
 export const JobAck = z
   .object({
     job: z.string(),
@@ -82,7 +98,12 @@ interface Claim {
   duplicate: boolean;
 }
 
-export function createJobApp<S extends z.ZodType>(name: JobName, payloadSchema: S, handler: JobHandler<z.output<S>>, doc: { summary: string; description: string }) {
+export function createJobApp<S extends z.ZodType, W = unknown>(
+  name: JobName,
+  payloadSchema: S,
+  handler: JobHandler<z.output<S>> | TwoStepJob<z.output<S>, W>,
+  doc: { summary: string; description: string },
+) {
   const app = createApp();
   const Envelope = envelopeOf(payloadSchema);
   const path = `/jobs/${name}`;
@@ -116,7 +137,8 @@ export function createJobApp<S extends z.ZodType>(name: JobName, payloadSchema: 
     const signature = c.req.header("upstash-signature");
     if (!signature) throw new ApiError("unauthorized", "Missing Upstash-Signature header.");
     const raw = await c.req.text();
-    const receiver = new Receiver({ currentSigningKey: keys.current, nextSigningKey: keys.next });
+    // devMode: false pins our keys: with QSTASH_DEV set the SDK would otherwise accept its public dev keys.
+    const receiver = new Receiver({ currentSigningKey: keys.current, nextSigningKey: keys.next, devMode: false });
     const valid = await receiver
       .verify({ signature, body: raw, url: `${config.publicBaseUrl}${path}`, clockTolerance: CLOCK_TOLERANCE })
       .catch(() => false);
@@ -147,38 +169,46 @@ export function createJobApp<S extends z.ZodType>(name: JobName, payloadSchema: 
     const attempts = retried + 1;
     let claim: Claim;
     try {
-      claim = await services.db.transaction(async (tx) => {
-        const now = new Date();
-        const [mine] = await tx
-          .insert(jobRuns)
-          .values({ id: newId("job"), workspaceId, job: name, dedupKey: key, messageId, status: "completed", attempts, finishedAt: now })
-          .onConflictDoUpdate({
-            target: [jobRuns.job, jobRuns.dedupKey],
-            set: { status: "completed", attempts, messageId, error: null, updatedAt: now, finishedAt: now },
-            // Only a run left "retrying" by a failed attempt may be taken over; a completed or
-            // failed one (or one a concurrent delivery is running: we wait on its row) is done.
-            setWhere: sql`${jobRuns.status} = 'retrying'`,
-          })
-          .returning({ id: jobRuns.id });
-        if (!mine) {
-          const [done] = await tx
-            .select({ id: jobRuns.id, status: jobRuns.status })
-            .from(jobRuns)
-            .where(and(eq(jobRuns.job, name), eq(jobRuns.dedupKey, key)));
-          return { runId: done?.id ?? "", status: done?.status ?? "completed", duplicate: true };
-        }
-        const result = await handler(tx, envelope.payload, { job: name, key, runId: mine.id, workspaceId, messageId, retried, scheduleId, services });
-        // The claim already reads "completed": it commits with the effect or not at all. Only a
-        // result to keep costs a second statement.
-        if (result && Object.keys(result).length) {
-          await tx
-            .update(jobRuns)
-            .set({ result, finishedAt: new Date(), updatedAt: new Date() })
-            .where(eq(jobRuns.id, mine.id));
-        }
-        return { runId: mine.id, status: "completed", duplicate: false };
-      });
+      if (typeof handler !== "function") {
+        claim = await runTwoStep(services, name, key, envelope.payload, { job: name, key, runId: "", workspaceId, messageId, retried, scheduleId, services }, handler);
+      } else {
+        claim = await services.db.transaction(async (tx) => {
+          const now = new Date();
+          const [mine] = await tx
+            .insert(jobRuns)
+            .values({ id: newId("job"), workspaceId, job: name, dedupKey: key, messageId, status: "completed", attempts, finishedAt: now })
+            .onConflictDoUpdate({
+              target: [jobRuns.job, jobRuns.dedupKey],
+              set: { status: "completed", attempts, messageId, error: null, updatedAt: now, finishedAt: now },
+              // Only a run left "retrying" by a failed attempt may be taken over; a completed or
+              // failed one (or one a concurrent delivery is running: we wait on its row) is done.
+              setWhere: sql`${jobRuns.status} = 'retrying'`,
+            })
+            .returning({ id: jobRuns.id });
+          if (!mine) {
+            const [done] = await tx
+              .select({ id: jobRuns.id, status: jobRuns.status })
+              .from(jobRuns)
+              .where(and(eq(jobRuns.job, name), eq(jobRuns.dedupKey, key)));
+            return { runId: done?.id ?? "", status: done?.status === "failed" || done?.status === "retrying" ? done.status : "completed", duplicate: true };
+          }
+          const result = await handler(tx, envelope.payload, { job: name, key, runId: mine.id, workspaceId, messageId, retried, scheduleId, services });
+          // The claim already reads "completed": it commits with the effect or not at all. Only a
+          // result to keep costs a second statement.
+          if (result && Object.keys(result).length) {
+            await tx
+              .update(jobRuns)
+              .set({ result, finishedAt: new Date(), updatedAt: new Date() })
+              .where(eq(jobRuns.id, mine.id));
+          }
+          return { runId: mine.id, status: "completed", duplicate: false };
+        });
+      }
     } catch (err) {
+      if (err instanceof JobBusy) {
+        // Not a failure of this run: the claim stays with the delivery that holds it.
+        throw new ApiError("service_unavailable", "This job is being run by another delivery; retry later.", { headers: { "Retry-After": "30" } });
+      }
       if (err instanceof JobFailure) {
         return permanent(c, services, { job: name, key, messageId, retried, workspaceId }, err.code, err.message);
       }
@@ -191,6 +221,44 @@ export function createJobApp<S extends z.ZodType>(name: JobName, payloadSchema: 
   });
 
   return app;
+}
+
+/** Thrown when another delivery of the same logical job is still running it: come back later. */
+class JobBusy extends Error {}
+
+async function runTwoStep<P, W>(services: Services, name: JobName, key: string, payload: P, meta: JobMeta, job: TwoStepJob<P, W>): Promise<Claim> {
+  const attempts = meta.retried + 1;
+  const now = new Date();
+  const stale = new Date(now.getTime() - job.leaseMs);
+  const [mine] = await services.db
+    .insert(jobRuns)
+    .values({ id: newId("job"), workspaceId: meta.workspaceId, job: name, dedupKey: key, messageId: meta.messageId, status: "running", attempts, updatedAt: now })
+    .onConflictDoUpdate({
+      target: [jobRuns.job, jobRuns.dedupKey],
+      set: { status: "running", attempts, messageId: meta.messageId, error: null, updatedAt: now, finishedAt: null },
+      // A failed attempt's run, or a claim whose lease ran out (its attempt crashed), is taken over.
+      setWhere: sql`${jobRuns.status} = 'retrying' or (${jobRuns.status} = 'running' and ${jobRuns.updatedAt} < ${stale})`,
+    })
+    .returning({ id: jobRuns.id, updatedAt: jobRuns.updatedAt });
+  if (!mine) {
+    const [done] = await services.db.select({ id: jobRuns.id, status: jobRuns.status }).from(jobRuns).where(and(eq(jobRuns.job, name), eq(jobRuns.dedupKey, key)));
+    if (done?.status === "running") throw new JobBusy(`job ${name} ${key} is running in another delivery`);
+    return { runId: done?.id ?? "", status: done?.status === "failed" ? "failed" : "completed", duplicate: true };
+  }
+  const runMeta = { ...meta, runId: mine.id };
+  const worked = await job.work(payload, runMeta);
+  return services.db.transaction(async (tx) => {
+    // Completes the run only if the claim is still ours (not taken over after the lease ran out).
+    const [still] = await tx
+      .update(jobRuns)
+      .set({ status: "completed", finishedAt: new Date(), updatedAt: new Date() })
+      .where(and(eq(jobRuns.id, mine.id), eq(jobRuns.status, "running"), eq(jobRuns.updatedAt, mine.updatedAt)))
+      .returning({ id: jobRuns.id });
+    if (!still) return { runId: mine.id, status: "completed" as const, duplicate: true };
+    const result = await job.commit(tx, payload, runMeta, worked);
+    if (result && Object.keys(result).length) await tx.update(jobRuns).set({ result }).where(eq(jobRuns.id, mine.id));
+    return { runId: mine.id, status: "completed" as const, duplicate: false };
+  });
 }
 
 function workspaceOf(payload: unknown): string {

@@ -16,6 +16,8 @@ export interface Config {
   /** Public origin of the API (what QStash and signed URLs point back to), no trailing slash. */
   publicBaseUrl?: string;
   rateLimitPerMinute: number;
+  /** Failed authentications a client address may make a minute before 429 (lib/auth.ts). */
+  authFailuresPerMinute: number;
   /** QStash signing keys the job endpoints verify `Upstash-Signature` with (current, next). */
   qstashSigningKeys?: { current: string; next: string };
   /** HMAC key of signed download URLs (FILES_SIGNING_KEY; generated into DATA_DIR locally). */

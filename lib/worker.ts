@@ -12,6 +12,7 @@ import { type R2Like, r2Storage, type Storage } from "./storage";
 import { DEFAULT_MAILGUN_URL } from "./mailgun";
 import { DEFAULT_GRAPH_URL } from "./whatsapp";
 import { type Config, lazy, type ServiceProvider, type ServiceRequestContext, type Services } from "./services";
+import { AUTH_FAILURES_PER_MINUTE } from "./auth";
 
 const RequiredBindings = z.object({
   DATABASE_URL: z.string().min(1, "DATABASE_URL is required"),
@@ -28,6 +29,7 @@ export function workerConfig(env: Env): Config {
     jwtSecret: env.JWT_SECRET ?? "",
     publicBaseUrl: env.PUBLIC_BASE_URL?.replace(/\/+$/, ""),
     rateLimitPerMinute: Number(env.RATE_LIMIT_PER_MINUTE) > 0 ? Number(env.RATE_LIMIT_PER_MINUTE) : 1000,
+    authFailuresPerMinute: Number(env.AUTH_FAILURES_PER_MINUTE) > 0 ? Number(env.AUTH_FAILURES_PER_MINUTE) : AUTH_FAILURES_PER_MINUTE,
     filesSigningKey: env.FILES_SIGNING_KEY,
     webhooksAllowPrivateTargets: env.WEBHOOKS_ALLOW_PRIVATE_TARGETS === "true",
     whatsapp: { graphUrl: env.WHATSAPP_GRAPH_URL || DEFAULT_GRAPH_URL, appSecret: env.WHATSAPP_APP_SECRET || undefined, verifyToken: env.WHATSAPP_VERIFY_TOKEN || undefined },

@@ -16,7 +16,8 @@ export const jobRuns = pgTable(
     dedupKey: text("dedup_key").notNull(),
     /** The QStash message id of the delivery that produced the effect (or the last attempt). */
     messageId: text("message_id"),
-    status: text("status", { enum: ["completed", "failed", "retrying"] }).notNull(),
+    /** `running`: a two-step job's claim while its work is outside a transaction (lib/jobs.ts). */
+    status: text("status", { enum: ["running", "completed", "failed", "retrying"] }).notNull(),
     /** Delivery attempts seen: Upstash-Retried + 1 of the latest attempt. */
     attempts: integer("attempts").notNull().default(1),
     error: text("error"),

@@ -1,7 +1,7 @@
 // The summaries job: summarises one conversation with the LLM and stores the summary.
 import { z } from "@hono/zod-openapi";
 import { createJobApp } from "../../lib/jobs";
-import { summarize } from "./summarize";
+import { commitSummary, prepareSummary, type SummaryWork } from "./summarize";
 
 export const SummaryPayload = z.object({
   workspace_id: z.string().min(1).max(100).openapi({ example: "ws_01jd3k9v6q8f2m4x7c5b0n1p2r" }),
@@ -13,8 +13,13 @@ export type SummaryPayload = z.infer<typeof SummaryPayload>;
 export const app = createJobApp(
   "summaries",
   SummaryPayload,
-  // The model call runs inside the run's transaction (see summarize.ts): once per logical job.
-  async (tx, payload, meta) => summarize(tx, meta.services.llm, payload, meta),
+  // Two steps (see summarize.ts): the model is called outside any transaction, once per logical job.
+  {
+    work: (payload, meta): Promise<SummaryWork> => prepareSummary(meta.services.db, meta.services.llm, payload, meta),
+    commit: (tx, payload, _meta, work) => commitSummary(tx, payload, work),
+    // Longer than the model's deadline (OPENAI_TIMEOUT_MS, 30 s by default) with its one retry.
+    leaseMs: 180_000,
+  },
   {
     summary: "Summarise a conversation",
     description:

@@ -1,12 +1,13 @@
 // The summary work of /jobs/summaries: reads the conversation (its content and messages within a
 // budget), asks the model for a structured summary, and stores it on the summaries row and on the
-// conversation. Runs inside the job's transaction (lib/jobs.ts), after its job_runs row is
-// claimed: a redelivery, even a concurrent one, waits on that row and then finds it done, so the
-// model is called once per logical job. The price is a transaction held open for the model's
-// answer (bounded by OPENAI_TIMEOUT_MS).
+// conversation. A two-step job (lib/jobs.ts): once its job_runs row is claimed, the conversation
+// is read and the model called outside any transaction (a slow provider holds no connection and
+// no lock), then the outcome is written in one short transaction that re-checks the summary is
+// still processing. A concurrent delivery is told to come back later, so the model is called once
+// per logical job.
 import { and, asc, desc, eq, inArray, sql } from "drizzle-orm";
 import { z } from "zod";
-import type { Tx } from "../../lib/db";
+import type { Db, Tx } from "../../lib/db";
 import { recordEvent, runAtDepth } from "../../lib/events";
 import type { JobMeta } from "../../lib/jobs";
 import { type ChatMessage, type Llm, LlmError, type LlmUsage } from "../../lib/llm";
@@ -109,7 +110,7 @@ export function summaryPrompt(transcript: string, s: Pick<SummaryRow, "language"
   ];
 }
 
-async function loadParts(tx: Tx, workspaceId: string, conversationId: string): Promise<TranscriptPart[]> {
+async function loadParts(tx: Db, workspaceId: string, conversationId: string): Promise<TranscriptPart[]> {
   // Notes (private to agents) and system messages are left out: the summary is of the exchange.
   const where = and(eq(messages.workspaceId, workspaceId), eq(messages.conversationId, conversationId), inArray(messages.senderType, ["contact", "agent", "assistant"]));
   const cols = { id: messages.id, senderType: messages.senderType, content: messages.content };
@@ -128,55 +129,73 @@ export interface SummarizeOutcome {
   [k: string]: unknown;
 }
 
-/** The job handler's body. Throws (→ QStash retries) only for a transient failure before the last attempt. */
-export async function summarize(tx: Tx, llm: Llm, payload: { workspace_id: string; summary_id: string; conversation_id: string }, meta: Pick<JobMeta, "retried">): Promise<SummarizeOutcome> {
-  const [s] = await tx
+type Payload = { workspace_id: string; summary_id: string; conversation_id: string };
+
+/** What the outside-the-transaction step produced, for commitSummary to write. */
+export type SummaryWork =
+  | { kind: "skipped"; reason: string }
+  | { kind: "failed"; error: string; reason?: string }
+  | { kind: "completed"; data: z.infer<typeof SummaryOutput>; model: string; usage: LlmUsage };
+
+async function findProcessing(db: Db, payload: Payload) {
+  const [s] = await db
     .select()
     .from(summaries)
     .where(and(eq(summaries.workspaceId, payload.workspace_id), eq(summaries.id, payload.summary_id), eq(summaries.conversationId, payload.conversation_id)))
     .limit(1);
+  return s;
+}
+
+/**
+ * Step one, outside any transaction: reads the conversation and asks the model. Throws (→ QStash
+ * retries) only for a transient failure before the last attempt.
+ */
+export async function prepareSummary(db: Db, llm: Llm, payload: Payload, meta: Pick<JobMeta, "retried">): Promise<SummaryWork> {
+  const s = await findProcessing(db, payload);
   // Gone with its conversation (deleted meanwhile): nothing left to do, which is done.
-  if (!s) return { status: "skipped", reason: "the summary no longer exists (its conversation was deleted)" };
-  if (s.status !== "processing") return { status: "skipped", reason: `the summary is already ${s.status}` };
-  const [conv] = await tx
+  if (!s) return { kind: "skipped", reason: "the summary no longer exists (its conversation was deleted)" };
+  if (s.status !== "processing") return { kind: "skipped", reason: `the summary is already ${s.status}` };
+  const [conv] = await db
     .select({ content: conversations.content })
     .from(conversations)
     .where(and(eq(conversations.workspaceId, s.workspaceId), eq(conversations.id, s.conversationId)))
     .limit(1);
-  if (!conv) return { status: "skipped", reason: "the conversation no longer exists" };
-  const parts = await loadParts(tx, s.workspaceId, s.conversationId);
+  if (!conv) return { kind: "skipped", reason: "the conversation no longer exists" };
+  const parts = await loadParts(db, s.workspaceId, s.conversationId);
+  if (!conv.content?.trim() && !parts.length) return { kind: "failed", error: "Nothing to summarise: the conversation has no content and no messages." };
 
-  if (!conv.content?.trim() && !parts.length) {
-    const error = "Nothing to summarise: the conversation has no content and no messages.";
-    await markSummaryFailed(tx, s, error);
-    return { status: "failed", error };
-  }
-
-  let data: z.infer<typeof SummaryOutput>;
-  let model: string;
-  let usage: LlmUsage;
   try {
     if (llm.provider === "offline") {
       // parley-offline is extractive: it reads the words themselves (speaker labels would become
       // "topics"), and cannot translate, so `language` is the conversation's.
       const text = buildTranscript(conv.content, parts, SUMMARY_BUDGET, false);
       const a = analyze(text, s.style);
-      data = { title: a.title, content: a.summary || a.title, sentiment: a.sentiment, topics: a.topics, action_items: a.action_items, language: a.language };
-      model = llm.defaultModel;
+      const data = { title: a.title, content: a.summary || a.title, sentiment: a.sentiment, topics: a.topics, action_items: a.action_items, language: a.language };
       const out = JSON.stringify(data);
-      usage = { prompt_tokens: estimateTokens(text), completion_tokens: estimateTokens(out), total_tokens: estimateTokens(text) + estimateTokens(out), estimated: true };
-    } else {
-      const r = await llm.structured({ messages: summaryPrompt(buildTranscript(conv.content, parts), s), schema: SummaryOutput, name: "conversation_summary", temperature: 0.2 });
-      ({ data, model, usage } = r);
+      const usage = { prompt_tokens: estimateTokens(text), completion_tokens: estimateTokens(out), total_tokens: estimateTokens(text) + estimateTokens(out), estimated: true };
+      return { kind: "completed", data, model: llm.defaultModel, usage };
     }
+    const r = await llm.structured({ messages: summaryPrompt(buildTranscript(conv.content, parts), s), schema: SummaryOutput, name: "conversation_summary", temperature: 0.2 });
+    return { kind: "completed", data: r.data, model: r.model, usage: r.usage };
   } catch (err) {
     const e = err instanceof LlmError ? err : new LlmError("unavailable", "The language model failed.", err);
     // QStash redelivers a 5xx; on the last attempt the failure is recorded instead (and kept).
     if (meta.retried < SUMMARY_JOB_RETRIES && e.reason !== "bad_response") throw e;
-    await markSummaryFailed(tx, s, e.message);
-    return { status: "failed", error: e.message, reason: e.reason };
+    return { kind: "failed", error: e.message, reason: e.reason };
   }
+}
 
+/** Step two, in the transaction that completes the run: writes the outcome if the summary still waits for it. */
+export async function commitSummary(tx: Tx, payload: Payload, work: SummaryWork): Promise<SummarizeOutcome> {
+  if (work.kind === "skipped") return { status: "skipped", reason: work.reason };
+  const s = await findProcessing(tx, payload);
+  if (!s) return { status: "skipped", reason: "the summary no longer exists (its conversation was deleted)" };
+  if (s.status !== "processing") return { status: "skipped", reason: `the summary is already ${s.status}` };
+  if (work.kind === "failed") {
+    await markSummaryFailed(tx, s, work.error);
+    return { status: "failed", error: work.error, ...(work.reason ? { reason: work.reason } : {}) };
+  }
+  const { data, model, usage } = work;
   const result: ConversationSummary = { ...data, style: s.style };
   const now = new Date();
   await tx.update(summaries).set({ status: "completed", result, model, usage, error: null, completedAt: now }).where(eq(summaries.id, s.id));
@@ -201,4 +220,10 @@ export async function summarize(tx: Tx, llm: Llm, payload: { workspace_id: strin
     }),
   );
   return { status: "completed", summary_id: s.id, model };
+}
+
+/** Both steps in one go (a caller that is not the job: tests, scripts). */
+export async function summarize(db: Db, llm: Llm, payload: Payload, meta: Pick<JobMeta, "retried">): Promise<SummarizeOutcome> {
+  const work = await prepareSummary(db, llm, payload, meta);
+  return db.transaction((tx) => commitSummary(tx, payload, work));
 }

@@ -27,6 +27,7 @@ import { startUpstashRest } from "./upstash-rest";
 import { startWsProxy } from "./ws-proxy";
 import { useNodeWebSockets } from "./neon-node";
 import { nodeFetch } from "./node-fetch";
+import { AUTH_FAILURES_PER_MINUTE } from "../auth";
 
 export const MIGRATIONS_DIR = resolve(fileURLToPath(new URL("../../migrations", import.meta.url)));
 
@@ -166,6 +167,7 @@ export async function createLocalServices(opts: LocalOptions): Promise<LocalServ
     jwtSecret: jwtSecret(opts.dataDir, env),
     publicBaseUrl: env.PUBLIC_BASE_URL?.replace(/\/+$/, ""),
     rateLimitPerMinute: Number(env.RATE_LIMIT_PER_MINUTE) > 0 ? Number(env.RATE_LIMIT_PER_MINUTE) : 1000,
+    authFailuresPerMinute: Number(env.AUTH_FAILURES_PER_MINUTE) > 0 ? Number(env.AUTH_FAILURES_PER_MINUTE) : AUTH_FAILURES_PER_MINUTE,
     filesSigningKey: localSecret(opts.dataDir, env.FILES_SIGNING_KEY, "files-signing-key"),
     // The local server may deliver webhooks to loopback receivers unless told otherwise.
     webhooksAllowPrivateTargets: env.WEBHOOKS_ALLOW_PRIVATE_TARGETS !== "false",

@@ -134,4 +134,20 @@ describe("OpenAPI", () => {
     expect(res.status).toBe(500);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe("internal_error");
   });
+  it("ignores QSTASH_DEV: the SDK's public dev signing key is refused, our own keys still work", async () => {
+    // The QStash SDK's published local-development signing key (DEV_CREDENTIALS in @upstash/qstash).
+    const DEV_KEY = "sig_7kYjw48mhY7kAjqNGcy6cr29RJ6r";
+    const before = process.env.QSTASH_DEV;
+    process.env.QSTASH_DEV = "true";
+    try {
+      const forged = envelope("summaries");
+      expectError(await send(delivery(base, "summaries", forged, DEV_KEY)), 401, "unauthorized");
+      expect(await runsOf(h.services.db, "summaries", forged.key)).toHaveLength(0);
+      const real = envelope("summaries");
+      expect((await send(delivery(base, "summaries", real, keys.current))).status).toBe(200);
+    } finally {
+      if (before === undefined) delete process.env.QSTASH_DEV;
+      else process.env.QSTASH_DEV = before;
+    }
+  });
 });

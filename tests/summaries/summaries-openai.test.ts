@@ -5,7 +5,7 @@
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { insertSummaryRequest } from "../../functions/conversations/summaries.service";
 import { SummaryObject } from "../../functions/conversations/summaries";
-import { summaries } from "../../schema";
+import { jobRuns, summaries } from "../../schema";
 import { FAKE_MODEL, startFakeOpenAI } from "../support/fake-openai";
 import { createHarness } from "../support/harness";
 import { CONTENT, newConversation, poll, settledConversation, settledSummary, signedSummaryDelivery } from "./helpers";
@@ -121,14 +121,43 @@ describe("summaries on an OpenAI-compatible provider", () => {
     const key = `summary:${row.id}`;
     fake.setDefault({ json: ANSWER, delayMs: 50 });
     const first = await Promise.all([h.dispatch(signedSummaryDelivery(h, key, payload, "msg_a")), h.dispatch(signedSummaryDelivery(h, key, payload, "msg_b"))]);
-    const again = await h.dispatch(signedSummaryDelivery(h, key, payload, "msg_a", 1));
-    const acks = (await Promise.all([...first, again].map((r) => r.json()))) as Array<{ status: string; duplicate: boolean }>;
-    expect([...first, again].map((r) => r.status)).toEqual([200, 200, 200]);
-    expect(acks.filter((a) => !a.duplicate)).toHaveLength(1);
+    // The one that finds the job running (its model call under way) is asked to come back: 503.
+    expect(first.map((r) => r.status).sort()).toEqual([200, 503]);
+    const busy = first.find((r) => r.status === 503)!;
+    expect(busy.headers.get("retry-after")).toBeTruthy();
+    expect(((await busy.json()) as { error: { code: string } }).error.code).toBe("service_unavailable");
+    const again = await h.dispatch(signedSummaryDelivery(h, key, payload, "msg_b", 1));
+    const done = first.find((r) => r.status === 200)!;
+    const acks = (await Promise.all([done, again].map((r) => r.json()))) as Array<{ status: string; duplicate: boolean }>;
+    expect(again.status).toBe(200);
+    expect(acks).toEqual([expect.objectContaining({ status: "completed", duplicate: false }), expect.objectContaining({ status: "completed", duplicate: true })]);
     expect(summaryCalls()).toHaveLength(1);
     const rows = await h.services.db.select().from(summaries).where(eq(summaries.conversationId, conv.id));
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ status: "completed", result: { ...ANSWER, style: "concise" } });
+  });
+
+  it("holds no transaction while the model answers: another workspace is served meanwhile", async () => {
+    const t = await h.signUp();
+    const other = await h.signUp();
+    const conv = await newConversation(h, t);
+    await h.call("POST", `/v1/conversations/${conv.id}/messages`, { token: t.token, body: { sender_type: "contact", content: CONTENT } });
+    const row = await h.services.db.transaction((tx) => insertSummaryRequest(tx, t.workspaceId, conv.id, {}, "test"));
+    const payload = { workspace_id: t.workspaceId, summary_id: row.id, conversation_id: conv.id };
+    fake.setDefault({ json: ANSWER, delayMs: 1500 });
+    const job = h.dispatch(signedSummaryDelivery(h, `summary:${row.id}`, payload));
+    await poll(async () => summaryCalls().length > 0, "the model call to start");
+    // While the model thinks, the run is claimed (running) and writes from other requests go through.
+    const [run] = await h.services.db.select().from(jobRuns).where(eq(jobRuns.dedupKey, `summary:${row.id}`));
+    expect(run?.status).toBe("running");
+    const created = await h.call("POST", "/v1/conversations", { token: other.token, body: { title: "meanwhile", source: "api" } });
+    expect(created.status).toBe(201);
+    const listed = await h.call("GET", "/v1/conversations", { token: other.token });
+    expect(listed.body.data.map((c: { id: string }) => c.id)).toEqual([created.body.id]);
+    expect(fake.open()).toBe(1);
+    expect((await h.call("GET", `/v1/summaries/${row.id}`, { token: t.token })).body.status).toBe("processing");
+    expect((await job).status).toBe(200);
+    expect((await settledSummary(h, t, row.id)).status).toBe("completed");
   });
 
   it("an unsigned or wrongly signed delivery is refused (401) and calls no model", async () => {
