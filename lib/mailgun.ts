@@ -1,6 +1,6 @@
 // Mailgun's messages API over fetch: `POST {base}/v3/{domain}/messages` as multipart/form-data
 // with HTTP basic auth `api:<key>`, and what its answers mean for Parley (sent, refused for good,
-// the account's key refused, or try again later). Also the HMAC Mailgun signs its webhooks with.
+// the account's key refused, or try again later). Webhook signatures are lib/mailgun-signature.ts.
 // Web Crypto, fetch and FormData only, so it runs on Workers and in Node alike.
 
 export const DEFAULT_MAILGUN_URL = "https://api.mailgun.net";
@@ -130,17 +130,4 @@ export async function sendMailgun(account: MailgunAccount, message: MailgunMessa
   }
   const text = await res.text().catch(() => "");
   return interpretMailgunAnswer(res.status, text);
-}
-
-// ---- webhook signatures ----
-
-const encoder = new TextEncoder();
-
-/** Mailgun's webhook signature: hex HMAC-SHA256 of `timestamp + token` under the signing key. */
-export async function mailgunSignature(signingKey: string, timestamp: string, token: string): Promise<string> {
-  const key = await crypto.subtle.importKey("raw", encoder.encode(signingKey), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, encoder.encode(timestamp + token)));
-  let hex = "";
-  for (const b of mac) hex += b.toString(16).padStart(2, "0");
-  return hex;
 }

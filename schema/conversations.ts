@@ -85,5 +85,7 @@ export const messages = pgTable(
   (t) => [
     index("messages_conversation_created_idx").on(t.conversationId, t.createdAt),
     uniqueIndex("messages_workspace_external_key").on(t.workspaceId, t.externalId).where(sql`${t.externalId} is not null`),
+    // The deliveries sweep (lib/delivery/sweep.ts): outbound messages still queued.
+    index("messages_delivery_queued_idx").on(t.createdAt).where(sql`${t.deliveryStatus} = 'queued'`),
   ],
 );

@@ -1,12 +1,14 @@
 // The deliveries job: sends one queued email (Mailgun) or outbound agent message (Mailgun for
 // email conversations, the Graph API for WhatsApp) and records the provider's answer; or, as the
 // `parley-deliveries-sweep` schedule, publishes again whatever is still queued. A send claims its
-// row with a conditional UPDATE (still `queued`) in the run's transaction, so a redelivery, a
+// row while it is still `queued` (an attempt lease, lib/delivery/attempt.ts), calls the provider
+// outside any transaction and records the answer while the lease is its own, so a redelivery, a
 // re-publish by the sweep or a concurrent run sends once. Provider outages throw: the job answers
 // 5xx, QStash retries, the row stays queued.
 import { z } from "@hono/zod-openapi";
 import { deliverEmail, deliverMessage } from "../../lib/delivery/email";
 import { SWEEP_GRACE_SECONDS, sweepQueued } from "../../lib/delivery/sweep";
+import { LEASE_MS } from "../../lib/delivery/attempt";
 import { createJobApp } from "../../lib/jobs";
 
 const Id = (prefix: string) => z.string().min(1).max(100).openapi({ example: `${prefix}_01jd3k9v6q8f2m4x7c5b0n1p2r` });
@@ -32,13 +34,23 @@ export const DeliveriesSweepPayload = z.object({
   workspace_id: Id("ws").optional().openapi({ description: "Only this workspace's rows (default: every workspace)." }),
 });
 
+const Payload = z.union([DeliveriesSweepPayload, DeliveryPayload]);
+
 export const app = createJobApp(
   "deliveries",
-  z.union([DeliveriesSweepPayload, DeliveryPayload]),
-  async (tx, payload, meta) => {
-    if ("sweep" in payload) return sweepQueued(tx, meta.services.queue, { graceSeconds: payload.grace_seconds, workspaceId: payload.workspace_id });
-    if (payload.email_id) return deliverEmail(tx, meta.services, payload.workspace_id, payload.email_id);
-    return deliverMessage(tx, meta.services, payload.workspace_id, payload.message_id!);
+  Payload,
+  {
+    // Two steps (lib/jobs.ts): the provider is called outside any transaction, under the
+    // target's own attempt lease (lib/delivery/attempt.ts), which also records the outcome.
+    leaseMs: LEASE_MS,
+    work: async (payload: z.output<typeof Payload>, meta) => {
+      const { services } = meta;
+      if ("sweep" in payload) return sweepQueued(services.db, services.queue, { graceSeconds: payload.grace_seconds, workspaceId: payload.workspace_id });
+      if (payload.email_id) return deliverEmail(services, payload.workspace_id, payload.email_id);
+      return deliverMessage(services, payload.workspace_id, payload.message_id!);
+    },
+    // What the work did is already recorded; the run keeps it as its result.
+    commit: async (_tx, _payload, _meta, worked: Record<string, unknown>) => worked,
   },
   {
     summary: "Deliver an outbound message or email, or sweep queued ones",

@@ -11,7 +11,8 @@ import { randomBytes } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { getRequestListener } from "@hono/node-server";
-import { bareMessageId, mailgunSignature } from "../mailgun";
+import { bareMessageId } from "../mailgun";
+import { mailgunSignature } from "../mailgun-signature";
 
 export type Deliver = (req: Request) => Promise<Response>;
 export type MailgunEventName = "accepted" | "delivered" | "failed" | "opened" | "clicked" | "complained" | "unsubscribed";
@@ -125,8 +126,6 @@ export class LocalMailgun {
 
   /** The Mailgun event webhook body for an accepted message, signed with `signingKey`. */
   async eventPayload(send: MailgunSend, event: MailgunEventName, signingKey: string, recipient = bareAddress(send.to[0] ?? "")) {
-    const timestamp = String(Math.floor(Date.now() / 1000));
-    const token = randomBytes(25).toString("hex");
     const data: Record<string, unknown> = {
       id: eventId(),
       event,
@@ -152,7 +151,7 @@ export class LocalMailgun {
       data.reason = "bounce";
       data["delivery-status"] = { code: 550, message: "5.1.1 The email account that you tried to reach does not exist.", description: "", "attempt-no": 1 };
     }
-    return { signature: { timestamp, token, signature: await mailgunSignature(signingKey, timestamp, token) }, "event-data": data };
+    return { signature: await mailgunSignature(signingKey), "event-data": data };
   }
 
   /** Posts a signed event webhook for a message this stand-in accepted; resolves to the answer. */
