@@ -56,6 +56,8 @@ export const conversations = pgTable(
     index("conversations_workspace_last_message_idx").on(t.workspaceId, t.lastMessageAt.desc().nullsLast(), t.id.desc()),
     index("conversations_contact_idx").on(t.contactId),
     index("conversations_assignee_idx").on(t.workspaceId, t.assigneeId),
+    // Analytics: conversations resolved in a period.
+    index("conversations_workspace_resolved_idx").on(t.workspaceId, t.resolvedAt).where(sql`${t.resolvedAt} is not null`),
   ],
 );
 
@@ -84,6 +86,8 @@ export const messages = pgTable(
   },
   (t) => [
     index("messages_conversation_created_idx").on(t.conversationId, t.createdAt),
+    // Analytics: messages of a workspace in a period (counted from the index alone).
+    index("messages_workspace_created_idx").on(t.workspaceId, t.createdAt),
     uniqueIndex("messages_workspace_external_key").on(t.workspaceId, t.externalId).where(sql`${t.externalId} is not null`),
   ],
 );

@@ -128,6 +128,8 @@ export const automations = pgTable(
     conditions: jsonb("conditions").$type<AutomationCondition[]>().notNull().default([]),
     actions: jsonb("actions").$type<AutomationAction[]>().notNull(),
     active: boolean("active").notNull().default(true),
+    /** Signs the `webhook` actions' requests (Standard Webhooks, `whsec_…`); shown once, at creation. */
+    webhookSecret: text("webhook_secret"),
     runCount: integer("run_count").notNull().default(0),
     lastRunAt: tstz("last_run_at"),
     createdAt: createdAt(),
@@ -135,6 +137,15 @@ export const automations = pgTable(
   },
   (t) => [index("automations_workspace_created_idx").on(t.workspaceId, t.createdAt, t.id), index("automations_workspace_event_idx").on(t.workspaceId, t.event)],
 );
+
+export interface AutomationActionResult {
+  type: string;
+  /** not_run: an earlier action failed. */
+  status: "succeeded" | "failed" | "not_run";
+  detail?: string;
+  error?: string;
+  duration_ms?: number;
+}
 
 /** One automation's run for one event: unique, so each (automation, event) runs once. */
 export const automationRuns = pgTable(
@@ -147,11 +158,16 @@ export const automationRuns = pgTable(
       .references(() => automations.id, { onDelete: "cascade" }),
     eventId: text("event_id").notNull(),
     eventType: text("event_type").notNull(),
-    /** completed | failed | skipped (the loop guard stopped it) */
-    status: text("status", { enum: ["completed", "failed", "skipped"] }).notNull(),
-    results: jsonb("results").$type<Array<{ type: string; ok: boolean; detail?: string }>>().notNull().default([]),
+    /** succeeded | failed (an action failed: none of the run's changes were kept) | skipped (conditions not met, or the loop guard) */
+    status: text("status", { enum: ["succeeded", "failed", "skipped"] }).notNull(),
+    results: jsonb("results").$type<AutomationActionResult[]>().notNull().default([]),
     error: text("error"),
+    /** Why a run was skipped (the first condition that did not hold, or the loop guard). */
+    reason: text("reason"),
     depth: integer("depth").notNull().default(0),
+    /** created_at is when the run started. */
+    finishedAt: tstz("finished_at"),
+    durationMs: integer("duration_ms"),
     createdAt: createdAt(),
   },
   (t) => [

@@ -3,6 +3,7 @@
 import { bodyLimit } from "hono/body-limit";
 import { createApp, DEFAULT_BODY_LIMIT } from "../../lib/create-app";
 import { ApiError } from "../../lib/errors";
+import { mailgunEventsRouter } from "./mailgun-events";
 import { MAILGUN_FORWARD_LIMIT, mailgunMessagesRouter } from "./mailgun-messages";
 import { whatsappRouter } from "./whatsapp";
 
@@ -16,4 +17,4 @@ const jsonWebhookLimit = bodyLimit({
 export const app = createApp({ bodyLimit: MAILGUN_FORWARD_LIMIT });
 app.use("/inbound/whatsapp", jsonWebhookLimit);
 app.use("/inbound/mailgun/events", jsonWebhookLimit);
-app.route("/", whatsappRouter).route("/", mailgunMessagesRouter);
+app.route("/", whatsappRouter).route("/", mailgunMessagesRouter).route("/", mailgunEventsRouter);
