@@ -13,6 +13,7 @@ import type { AppEnv } from "./env";
 import { eventDispatch } from "./event-dispatch";
 import { idempotency } from "./idempotency";
 import { newId } from "./ids";
+import { limitJsonDepth } from "./json-depth";
 import { rateLimit } from "./rate-limit";
 import { usage } from "./usage";
 
@@ -153,6 +154,7 @@ export function createApp(opts: CreateAppOptions = {}) {
   app.use(eventDispatch);
   app.use(limitBody(limit));
   app.use(authenticate);
+  app.use(limitJsonDepth);
   app.use(rateLimit);
   app.use(usage);
   app.use(idempotency);

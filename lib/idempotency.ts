@@ -31,7 +31,8 @@ export const idempotency = createMiddleware<AppEnv>(async (c, next) => {
 
   const p = c.get("principal");
   const scope = p ? p.workspaceId : `anon:${clientAddress((n) => c.req.header(n), c.env)}`;
-  const body = new Uint8Array(await c.req.raw.clone().arrayBuffer());
+  // Hono keeps the body it read, so the handler (and the JSON depth check before) read it too.
+  const body = new Uint8Array(await c.req.arrayBuffer());
   // The caller is part of the fingerprint: within a workspace, another agent or key reusing the
   // key gets a 409, never a replay of someone else's response (which may hold a secret).
   const caller = p ? (p.agentId ?? p.apiKeyId ?? "") : "";

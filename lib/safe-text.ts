@@ -1,6 +1,7 @@
 // Postgres refuses NUL characters in text and jsonb, and lone UTF-16 surrogates in jsonb:
 // such input must be a 400/422 naming the field, never a 500 from the database.
 import { z } from "@hono/zod-openapi";
+import { MAX_JSON_DEPTH } from "./json-depth";
 
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
@@ -16,9 +17,12 @@ export function noControlChars(s: string, lines = false): boolean {
   return true;
 }
 
-/** True when every string and key inside a JSON value is storable. */
+/**
+ * True when every string and key inside a JSON value is storable. Request bodies are already
+ * no deeper than MAX_JSON_DEPTH (lib/json-depth.ts); the bound here only keeps the walk finite.
+ */
 export function storableJson(value: unknown, depth = 0): boolean {
-  if (depth > 32) return false;
+  if (depth > MAX_JSON_DEPTH) return false;
   if (typeof value === "string") return storableText(value);
   if (Array.isArray(value)) return value.every((v) => storableJson(v, depth + 1));
   if (value && typeof value === "object") {

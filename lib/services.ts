@@ -5,6 +5,7 @@
 import type { Database } from "./db";
 import type { Kv } from "./kv";
 import type { Llm } from "./llm";
+import type { MailgunConfig } from "./mailgun";
 import type { Queue } from "./queue";
 import type { Storage } from "./storage";
 import type { WhatsAppConfig } from "./whatsapp";
@@ -30,6 +31,8 @@ export interface Config {
    * route forwards and event webhooks for email channels without their own `webhook_signing_key`.
    */
   mailgunWebhookSigningKey?: string;
+  /** Parley's own Mailgun account for outbound email (MAILGUN_BASE_URL, MAILGUN_API_KEY, MAILGUN_DOMAIN). */
+  mailgun: MailgunConfig;
 }
 
 /** Later areas add their own members (queue, llm, storage, mailer) to this interface. */

@@ -9,6 +9,7 @@ import { DependencyError, errorResponse } from "./errors";
 import { newId } from "./ids";
 import { type Kv, upstashKv } from "./kv";
 import { type R2Like, r2Storage, type Storage } from "./storage";
+import { DEFAULT_MAILGUN_URL } from "./mailgun";
 import { DEFAULT_GRAPH_URL } from "./whatsapp";
 import { type Config, lazy, type ServiceProvider, type ServiceRequestContext, type Services } from "./services";
 import { AUTH_FAILURES_PER_MINUTE } from "./auth";
@@ -33,6 +34,7 @@ export function workerConfig(env: Env): Config {
     webhooksAllowPrivateTargets: env.WEBHOOKS_ALLOW_PRIVATE_TARGETS === "true",
     whatsapp: { graphUrl: env.WHATSAPP_GRAPH_URL || DEFAULT_GRAPH_URL, appSecret: env.WHATSAPP_APP_SECRET || undefined, verifyToken: env.WHATSAPP_VERIFY_TOKEN || undefined },
     mailgunWebhookSigningKey: env.MAILGUN_WEBHOOK_SIGNING_KEY || undefined,
+    mailgun: { baseUrl: env.MAILGUN_BASE_URL || DEFAULT_MAILGUN_URL, apiKey: env.MAILGUN_API_KEY || undefined, domain: env.MAILGUN_DOMAIN || undefined },
     ...(env.QSTASH_CURRENT_SIGNING_KEY && env.QSTASH_NEXT_SIGNING_KEY
       ? { qstashSigningKeys: { current: env.QSTASH_CURRENT_SIGNING_KEY, next: env.QSTASH_NEXT_SIGNING_KEY } }
       : {}),

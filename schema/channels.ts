@@ -75,6 +75,9 @@ export const emails = pgTable(
     index("emails_workspace_created_idx").on(t.workspaceId, t.createdAt, t.id),
     index("emails_provider_message_idx").on(t.providerMessageId),
     index("emails_contact_idx").on(t.workspaceId, t.contactId),
+    // The deliveries sweep: emails still queued.
+    index("emails_queued_idx").on(t.createdAt).where(sql`${t.status} = 'queued'`),
+    index("emails_message_idx").on(t.workspaceId, t.messageId).where(sql`${t.messageId} is not null`),
   ],
 );
 

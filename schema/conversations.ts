@@ -89,5 +89,7 @@ export const messages = pgTable(
     // Analytics: messages of a workspace in a period (counted from the index alone).
     index("messages_workspace_created_idx").on(t.workspaceId, t.createdAt),
     uniqueIndex("messages_workspace_external_key").on(t.workspaceId, t.externalId).where(sql`${t.externalId} is not null`),
+    // The deliveries sweep (lib/delivery/sweep.ts): outbound messages still queued.
+    index("messages_delivery_queued_idx").on(t.createdAt).where(sql`${t.deliveryStatus} = 'queued'`),
   ],
 );

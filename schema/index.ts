@@ -12,3 +12,4 @@ export * from "./files";
 export * from "./reminders";
 export * from "./account";
 export * from "./exports";
+export * from "./deliveries";

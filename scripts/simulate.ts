@@ -1,10 +1,12 @@
 // `npm run simulate -- <provider> …`: sends a running Parley (npm start) what a provider would,
 // signed as the provider signs it, to try inbound channels without an account.
 //   npm run simulate -- whatsapp --phone-number-id 106540352242922 --from 16505551234 --name "Sheena Nelson" --text "Hi!"
+//   npm run simulate -- email --to support@mg.acme.example --from alice@customer.example --subject "Order 1042" --text "Hi!"
 // Options are listed by `npm run simulate -- <provider> --help`.
 import { existsSync, readFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { forwardFields, signedForwardRequest } from "../lib/local/mailgun-inbound";
 import { inboundPayload, signedWebhookRequest } from "../lib/local/whatsapp-graph";
 
 const env = process.env as Record<string, string | undefined>;
@@ -83,7 +85,68 @@ async function whatsapp(args: string[]) {
   if (!res.ok) process.exit(1);
 }
 
-const PROVIDERS: Record<string, (args: string[]) => Promise<void>> = { whatsapp };
+const EMAIL_HELP = `npm run simulate -- email --to <channel address> [options]
+Posts a signed Mailgun route forward (one inbound email) to <url>/inbound/mailgun/messages, as a
+Mailgun route with forward("https://<host>/inbound/mailgun/messages") would.
+  --to <address>           the email channel's address (required)
+  --from <address>         the customer (default alice@customer.example)
+  --name <name>            the customer's display name (default "Alice Customer")
+  --subject <subject>      default "Hello from email"
+  --text <text>            the new text (default "Hello, I have a question about my order.")
+  --quote <text>           earlier text quoted below the reply in body-plain ("On … wrote:" and "> " lines)
+  --in-reply-to <id>       thread into the conversation of the message with this Message-Id
+  --references <ids>       References header (default: the --in-reply-to id)
+  --message-id <id>        the email's Message-Id (default: a new one; the same id again is a duplicate)
+  --attach <path>          attach a file (repeatable)
+  --key <signing key>      default: MAILGUN_WEBHOOK_SIGNING_KEY, else DATA_DIR/mailgun-webhook-signing-key
+                           (a channel with its own webhook_signing_key needs that key here)
+  --url <base url>         default: ${defaultUrl}`;
+
+const angle = (id: string) => (id.startsWith("<") ? id : `<${id}>`);
+
+async function email(args: string[]) {
+  const { values: o } = parseArgs({
+    args,
+    options: {
+      to: { type: "string" },
+      from: { type: "string", default: "alice@customer.example" },
+      name: { type: "string", default: "Alice Customer" },
+      subject: { type: "string", default: "Hello from email" },
+      text: { type: "string", default: "Hello, I have a question about my order." },
+      quote: { type: "string" },
+      "in-reply-to": { type: "string" },
+      references: { type: "string" },
+      "message-id": { type: "string" },
+      attach: { type: "string", multiple: true },
+      key: { type: "string" },
+      url: { type: "string", default: defaultUrl },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (o.help || !o.to) {
+    console.log(EMAIL_HELP);
+    process.exit(o.help ? 0 : 2);
+  }
+  const fields = forwardFields({
+    to: o.to,
+    from: o.from,
+    fromName: o.name,
+    subject: o.subject,
+    text: o.text,
+    quoted: o.quote,
+    messageId: o["message-id"] ? angle(o["message-id"]) : undefined,
+    inReplyTo: o["in-reply-to"] ? angle(o["in-reply-to"]) : undefined,
+    references: o.references,
+  });
+  const files = (o.attach ?? []).map((path) => new File([readFileSync(path)], basename(path)));
+  const key = localSecret(o.key ?? env.MAILGUN_WEBHOOK_SIGNING_KEY, "mailgun-webhook-signing-key", "MAILGUN_WEBHOOK_SIGNING_KEY");
+  const req = await signedForwardRequest(`${o.url.replace(/\/+$/, "")}/inbound/mailgun/messages`, fields, key, files);
+  const res = await fetch(req);
+  console.log(`POST ${req.url} → ${res.status} ${await res.text()}\nMessage-Id: ${fields["Message-Id"]}  (reply to it with --in-reply-to '${fields["Message-Id"]}')`);
+  if (!res.ok) process.exit(1);
+}
+
+const PROVIDERS: Record<string, (args: string[]) => Promise<void>> = { whatsapp, email };
 
 const [provider, ...rest] = process.argv.slice(2);
 const run = provider ? PROVIDERS[provider] : undefined;

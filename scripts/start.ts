@@ -8,7 +8,7 @@ const host = env.HOST ?? "127.0.0.1";
 const dataDir = resolve(env.DATA_DIR ?? ".data");
 
 const server = await startServer({ port, host, dataDir, env, environment: "development" });
-const { database, redis, queue, whatsapp } = server.services.describe;
+const { database, redis, queue, whatsapp, mailgun } = server.services.describe;
 console.log(`Parley is running at ${server.url}
   API       ${server.url}/v1
   Docs      ${server.url}/docs
@@ -17,6 +17,7 @@ console.log(`Parley is running at ${server.url}
   Redis     ${redis}
   Jobs      ${queue}, delivering to ${server.services.config.publicBaseUrl}/jobs/*
   WhatsApp  ${whatsapp}
+  Mailgun   ${mailgun}
 Press Ctrl+C to stop.`);
 
 const stop = async () => {

@@ -82,8 +82,9 @@ const merge = createRoute({
   path: "/v1/contacts/{id}/merge",
   tags: ["Contacts"],
   summary: "Merge another contact into this one",
+  middleware: [requireRole("admin")] as const,
   description:
-    "In one transaction: the mergee's sessions, conversations and tags move to this contact (tags deduplicated), this contact's missing name, email and phone are filled from the mergee, attribute keys this contact lacks are copied, and the mergee is deleted. Writes `contact.merged` (with the moved ids) and `contact.deleted` for the mergee. A `mergee_id` that is this contact or names no contact of the workspace answers 422 with `details.fields.mergee_id`.",
+    "Admin-only, like deleting a contact (the mergee is deleted). In one transaction: the mergee's sessions, conversations and tags move to this contact (tags deduplicated), this contact's missing name, email and phone are filled from the mergee, attribute keys this contact lacks are copied, and the mergee is deleted. Writes `contact.merged` (with the moved ids) and `contact.deleted` for the mergee. A `mergee_id` that is this contact or names no contact of the workspace answers 422 with `details.fields.mergee_id`.",
   request: { params: IdParam, body: jsonBody(MergeBody) },
   responses: { 200: jsonContent(Contact, "The surviving contact"), ...errorResponses(401, 403, 404) },
 });

@@ -25,6 +25,8 @@ export const messageJson = (m: MessageRow) => ({
   status: m.status,
   source: m.source,
   external_id: m.externalId,
+  delivery_status: m.deliveryStatus ?? null,
+  delivery_error: m.deliveryError ?? null,
   attachment_ids: m.attachmentIds,
   metadata: m.metadata,
   created_at: m.createdAt.toISOString(),

@@ -1,6 +1,7 @@
 // Routes of /v1/conversations/{id}/messages: the thread (with `since` for polling) and sending.
 import { createRoute } from "@hono/zod-openapi";
 import { createRouter } from "../../lib/create-app";
+import { deliverAfterCommit } from "../../lib/delivery/publish";
 import { checkAttachmentIds } from "../../lib/files";
 import { errorResponses } from "../../lib/errors";
 import { actorOf } from "../../lib/events";
@@ -62,5 +63,7 @@ export const messagesRouter = createRouter()
     // WhatsApp: free text only inside the 24 h window (409 before storing); templates any time.
     const input = await prepareSend(db, conv, body);
     const row = await sendMessage(db, conv, input, { agentId: p.agentId, actor: actorOf(p) });
+    // Email/WhatsApp: the deliveries job sends it once this request is done (the sweep if QStash is down).
+    if (row.deliveryStatus === "queued") deliverAfterCommit(c.var.services.queue, { workspace_id: p.workspaceId, message_id: row.id });
     return c.json(messageJson(row), 201);
   });

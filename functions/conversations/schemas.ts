@@ -196,7 +196,15 @@ export const Message = z
     content: z.string().openapi({ example: "Thanks, the refund is on its way." }),
     status: z.string().openapi({ example: "complete", description: "`complete`; `queued` while waiting for delivery on an email or WhatsApp channel." }),
     source: z.string().nullable().openapi({ example: "api" }),
-    external_id: z.string().nullable().openapi({ example: null }),
+    external_id: z.string().nullable().openapi({ example: null, description: "Mailgun's Message-Id (without angle brackets) or WhatsApp's wamid, once sent; the provider's id of an inbound message." }),
+    delivery_status: z
+      .enum(["queued", "sent", "delivered", "read", "failed"])
+      .nullable()
+      .openapi({ example: null, description: "`null`: not delivered anywhere (chat, notes, inbound). An agent message on an email or WhatsApp conversation: `queued → sent → delivered → read`, or `failed`." }),
+    delivery_error: z
+      .object({ code: z.string(), message: z.string() })
+      .nullable()
+      .openapi({ example: null, description: "Why delivery failed: e.g. `outside_messaging_window`, `undeliverable`, `channel_unauthorized`, `provider_rejected`, `no_recipient`." }),
     attachment_ids: z.array(z.string()),
     metadata: z.record(z.string(), z.unknown()),
     created_at: Timestamp,

@@ -7,7 +7,7 @@ import { ApiError } from "../../lib/errors";
 import { recordEvent } from "../../lib/events";
 import { iso } from "../../lib/openapi";
 import { offsetOf, type Page, type SortSpec } from "../../lib/pagination";
-import { agents, type CONVERSATION_STATUSES, contacts, conversations, sessions } from "../../schema";
+import { agents, assistants, channels, type CONVERSATION_STATUSES, contacts, conversations, sessions } from "../../schema";
 import type { Queue } from "../../lib/queue";
 import type { SummaryRow } from "../../schema";
 import { stripSentinels } from "./search.service";
@@ -237,9 +237,30 @@ export async function requestSummary(tx: Db, workspaceId: string, conversationId
 
 /** With content, the summary job is published after the commit (a failed publish marks the summary failed). */
 export async function createConversation(db: Db, workspaceId: string, input: CreateInput, actor: string, queue: Queue): Promise<ConversationRow> {
-  // Referenced ids must be this workspace's. Channels and assistants have no tables yet
-  // (their areas add them); their ids are checked for shape only until then.
+  // Referenced ids must be this workspace's: another workspace's id is as unknown as a made-up one.
   let contactId = input.contact_id ?? null;
+  if (input.channel_id) {
+    const [channel] = await db
+      .select({ type: channels.type })
+      .from(channels)
+      .where(and(eq(channels.workspaceId, workspaceId), eq(channels.id, input.channel_id)))
+      .limit(1);
+    if (!channel) throw invalidReference("channel_id", "channel");
+    // A conversation on a channel has the channel's type as its source.
+    if (channel.type !== input.source) {
+      throw new ApiError("validation_error", `A conversation on this channel has source \`${channel.type}\`.`, {
+        details: { fields: { source: [`Must be "${channel.type}", the type of channel_id.`] } },
+      });
+    }
+  }
+  if (input.assistant_id) {
+    const [assistant] = await db
+      .select({ id: assistants.id })
+      .from(assistants)
+      .where(and(eq(assistants.workspaceId, workspaceId), eq(assistants.id, input.assistant_id)))
+      .limit(1);
+    if (!assistant) throw invalidReference("assistant_id", "assistant");
+  }
   if (input.contact_id && !(await contactInWorkspace(db, workspaceId, input.contact_id))) throw invalidReference("contact_id", "contact");
   if (input.session_id) {
     const session = await sessionInWorkspace(db, workspaceId, input.session_id);

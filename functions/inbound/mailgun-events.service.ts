@@ -111,10 +111,23 @@ export async function parseEvent(eventData: unknown, now = new Date()): Promise<
 }
 
 /**
- * The emails an event may be about: the one its custom variables name (within their workspace),
- * else those with its Mailgun message id; each with the signing key of its channel.
+ * The keys an email's events may be signed with: those of the Mailgun account that sent it (as
+ * the delivery job picks it). A channel with its own account (mailgun_domain + mailgun_api_key):
+ * its webhook_signing_key only. Otherwise Parley's account: MAILGUN_WEBHOOK_SIGNING_KEY (and the
+ * channel's own key, when it has one, which only that workspace and Parley know).
  */
-export async function candidateEmails(db: Db, c: ReturnType<typeof correlationOf>): Promise<Array<{ email: EmailRow; signingKey?: string }>> {
+export function eventSigningKeys(ch: Pick<typeof channels.$inferSelect, "config" | "secrets"> | undefined, platformKey: string | undefined): string[] {
+  const own = ch?.secrets?.webhook_signing_key || undefined;
+  const ownAccount = typeof ch?.config?.mailgun_domain === "string" && ch.config.mailgun_domain !== "" && Boolean(ch.secrets?.mailgun_api_key);
+  const keys = ownAccount ? [own] : [platformKey, own];
+  return keys.filter((k): k is string => Boolean(k));
+}
+
+/**
+ * The emails an event may be about: the one its custom variables name (within their workspace),
+ * else those with its Mailgun message id; each with the keys its events may be signed with.
+ */
+export async function candidateEmails(db: Db, c: ReturnType<typeof correlationOf>, platformKey: string | undefined): Promise<Array<{ email: EmailRow; keys: string[] }>> {
   const byId = c.emailId ? and(eq(emails.id, c.emailId), c.workspaceId ? eq(emails.workspaceId, c.workspaceId) : undefined) : undefined;
   let rows: EmailRow[] = [];
   if (byId) rows = await db.select().from(emails).where(byId).limit(1);
@@ -123,15 +136,11 @@ export async function candidateEmails(db: Db, c: ReturnType<typeof correlationOf
   const channelIds = [...new Set(rows.map((r) => r.channelId).filter((x): x is string => Boolean(x)))];
   const chans = channelIds.length
     ? await db
-        .select({ id: channels.id, workspaceId: channels.workspaceId, secrets: channels.secrets })
+        .select({ id: channels.id, workspaceId: channels.workspaceId, config: channels.config, secrets: channels.secrets })
         .from(channels)
         .where(and(eq(channels.type, "email"), inArray(channels.id, channelIds)))
     : [];
-  return rows.map((email) => {
-    const ch = chans.find((x) => x.id === email.channelId && x.workspaceId === email.workspaceId);
-    const own = ch?.secrets?.webhook_signing_key;
-    return { email, ...(own ? { signingKey: own } : {}) };
-  });
+  return rows.map((email) => ({ email, keys: eventSigningKeys(chans.find((x) => x.id === email.channelId && x.workspaceId === email.workspaceId), platformKey) }));
 }
 
 /**

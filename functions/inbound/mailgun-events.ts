@@ -6,7 +6,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { createRouter } from "../../lib/create-app";
 import { ApiError, errorResponses } from "../../lib/errors";
-import { parseMailgunSignature, verifyMailgunHmac } from "../../lib/mailgun-signature";
+import { parseMailgunSignature } from "../../lib/mailgun-signature";
 import { jsonContent } from "../../lib/openapi";
 import { EMAIL_EVENT_TYPES, EMAIL_STATUSES } from "../../schema/channels";
 import { applyEvent, candidateEmails, correlationOf, parseEvent } from "./mailgun-events.service";
@@ -56,7 +56,7 @@ const receive = createRoute({
   summary: "Mailgun event webhook (email statuses)",
   description: [
     "Called by Mailgun for the events of emails Parley sent (accepted, delivered, opened, clicked, failed, complained, unsubscribed).",
-    "`signature.signature` must be the hex HMAC-SHA256 of `signature.timestamp + signature.token` with the signing key of the email's channel (its `webhook_signing_key`, else `MAILGUN_WEBHOOK_SIGNING_KEY`);",
+    "`signature.signature` must be the hex HMAC-SHA256 of `signature.timestamp + signature.token` with the signing key of the Mailgun account that sent the email: the channel's `webhook_signing_key` when the channel has its own account (`mailgun_domain` + `mailgun_api_key`), else `MAILGUN_WEBHOOK_SIGNING_KEY` (or the channel's `webhook_signing_key` when set);",
     "the timestamp must be within 5 minutes of now and each token is accepted once; otherwise 401 (`details.reason`) and nothing changes.",
     "The email is the one named by the custom variables `parley_email_id` (within `parley_workspace_id`), else the one with the event's `message.headers[\"message-id\"]` as its Mailgun id.",
     "Each `event-data.id` is recorded once (a redelivery answers 200 with `duplicate: true`). The email's status only moves forward: queued → sent (accepted) → delivered → opened → clicked;",
@@ -87,21 +87,14 @@ mailgunEventsRouter.post("/inbound/mailgun/events", async (c) => {
   if (!sig) throw signatureError("missing_signature");
   const eventData = isObj(payload) ? payload["event-data"] : undefined;
 
-  // The email decides the key: the first candidate whose channel key (or the platform's) signed it.
-  const candidates = await candidateEmails(db, correlationOf(eventData));
-  let email: (typeof candidates)[number]["email"] | undefined;
-  let key = config.mailgunWebhookSigningKey;
-  for (const cand of candidates) {
-    const k = cand.signingKey ?? config.mailgunWebhookSigningKey;
-    if (await verifyMailgunHmac(sig, k)) {
-      email = cand.email;
-      key = k;
-      break;
-    }
-  }
-  // Candidates none of whose keys signed it: refused, whatever other key might have.
-  if (candidates.length && !email) key = candidates[0]!.signingKey ?? config.mailgunWebhookSigningKey;
-  await requireSignature(kv, sig, key);
+  // The email decides the keys: those of the Mailgun account that sent it. Without a known email,
+  // only the platform's key is accepted.
+  const candidates = await candidateEmails(db, correlationOf(eventData), config.mailgunWebhookSigningKey);
+  const tries = candidates.length
+    ? candidates.flatMap((cand) => cand.keys.map((key) => ({ email: cand.email, key })))
+    : [{ email: undefined, key: config.mailgunWebhookSigningKey }];
+  const signed = await requireSignature(kv, sig, tries.map((t) => t.key));
+  const email = tries[signed]!.email;
 
   if (!isObj(eventData)) {
     throw new ApiError("validation_error", "The body has no event-data object.", { details: { fields: { "event-data": ["Required: an object."] } } });

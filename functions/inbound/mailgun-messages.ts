@@ -148,7 +148,7 @@ mailgunMessagesRouter.post("/inbound/mailgun/messages", async (c) => {
   const recipients = parseAddressList(f.get("recipient"));
   const found = await emailChannels(db, recipients);
   const ch = recipients.map((r) => found.find((x) => x.inboundKey === r)).find(Boolean);
-  await requireSignature(kv, sig, signingKeyOf(ch, config.mailgunWebhookSigningKey));
+  await requireSignature(kv, sig, [signingKeyOf(ch, config.mailgunWebhookSigningKey)]);
   if (!ch) {
     return c.json(errorBody("not_found", "No email channel has this recipient address: the email is rejected (Mailgun does not retry a 406).", c.var.requestId), 406);
   }

@@ -20,10 +20,16 @@ export function signingKeyOf(ch: Pick<ChannelRow, "secrets"> | undefined, platfo
   return typeof own === "string" && own ? own : platformKey;
 }
 
-/** Throws the contract's 401 unless `sig` is fresh, signed with `key`, and its token unused (then spent). */
-export async function requireSignature(kv: Kv, sig: MailgunSignature | null, key: string | undefined): Promise<void> {
+/**
+ * Throws the contract's 401 unless `sig` is fresh, signed with one of `keys`, and its token unused
+ * (then spent). Returns the index of the key that signed it.
+ */
+export async function requireSignature(kv: Kv, sig: MailgunSignature | null, keys: ReadonlyArray<string | undefined>): Promise<number> {
   if (!sig) throw signatureError("missing_signature");
   if (!isFresh(sig)) throw signatureError("stale_timestamp");
-  if (!(await verifyMailgunHmac(sig, key))) throw signatureError("signature_mismatch");
+  let signed = -1;
+  for (let i = 0; i < keys.length && signed < 0; i++) if (await verifyMailgunHmac(sig, keys[i])) signed = i;
+  if (signed < 0) throw signatureError("signature_mismatch");
   if (!(await claimToken(kv, sig))) throw signatureError("token_reused");
+  return signed;
 }

@@ -10,4 +10,6 @@ export const SCHEDULES: ScheduleDef[] = [
   { id: "parley-usage-rollup", job: "usage", cron: "10 0 * * *", payload: { rollup: true } },
   // Events the after-commit dispatch missed (lib/event-dispatch.ts).
   { id: "parley-events-sweep", job: "events", cron: "* * * * *", payload: { sweep: true } },
+  // Emails and outbound messages still queued a minute on (their publish failed, or their job gave up).
+  { id: "parley-deliveries-sweep", job: "deliveries", cron: "* * * * *", payload: { sweep: true }, retries: 0 },
 ];

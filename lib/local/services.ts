@@ -20,7 +20,9 @@ import type { Config, ServiceProvider, Services } from "../services";
 import { createDispatch } from "./dispatch";
 import { LocalQStash } from "./qstash";
 import { LocalGraph } from "./whatsapp-graph";
-import { and, eq } from "drizzle-orm";
+import { LocalMailgun } from "./mailgun";
+import { DEFAULT_MAILGUN_URL } from "../mailgun";
+import { and, eq, sql } from "drizzle-orm";
 import { startUpstashRest } from "./upstash-rest";
 import { startWsProxy } from "./ws-proxy";
 import { useNodeWebSockets } from "./neon-node";
@@ -53,8 +55,10 @@ export interface LocalServices {
   qstash: LocalQStash | null;
   /** The local Graph API stand-in (null when WHATSAPP_GRAPH_URL names another Graph). */
   graph: LocalGraph | null;
+  /** The local Mailgun stand-in (null when MAILGUN_API_KEY or MAILGUN_BASE_URL names a real account). */
+  mailgun: LocalMailgun | null;
   /** What the services run on, for the start-up banner. */
-  describe: { database: string; redis: string; queue: string; whatsapp: string };
+  describe: { database: string; redis: string; queue: string; whatsapp: string; mailgun: string };
   close(): Promise<void>;
 }
 
@@ -176,6 +180,8 @@ export async function createLocalServices(opts: LocalOptions): Promise<LocalServ
     },
     // Mailgun's webhook signing key (route forwards, events): generated once into DATA_DIR unless set.
     mailgunWebhookSigningKey: localSecret(opts.dataDir, env.MAILGUN_WEBHOOK_SIGNING_KEY, "mailgun-webhook-signing-key"),
+    // Outbound email: the local Mailgun stand-in (below) unless MAILGUN_API_KEY or MAILGUN_BASE_URL is set.
+    mailgun: { baseUrl: env.MAILGUN_BASE_URL || DEFAULT_MAILGUN_URL, apiKey: env.MAILGUN_API_KEY || undefined, domain: env.MAILGUN_DOMAIN || undefined },
   };
   const storage: Storage = opts.dataDir ? directoryStorage(join(opts.dataDir, "files")) : memoryStorage();
   // Jobs: QStash is called back at PUBLIC_BASE_URL; locally that is this process (the local
@@ -227,11 +233,35 @@ export async function createLocalServices(opts: LocalOptions): Promise<LocalServ
     });
     config.whatsapp.graphUrl = graph.url;
   }
+  // The Mailgun stand-in accepts the platform key for the platform domain and each email
+  // channel's own mailgun_api_key for its mailgun_domain; it signs events as Mailgun would.
+  let mailgun: LocalMailgun | null = null;
+  if (!env.MAILGUN_API_KEY && !env.MAILGUN_BASE_URL) {
+    config.mailgun.apiKey = `key-${randomToken(16)}`;
+    config.mailgun.domain ??= "mg.parley.localhost";
+    const channelsOf = (domain: string) =>
+      database.db
+        .select({ secrets: schema.channels.secrets })
+        .from(schema.channels)
+        .where(and(eq(schema.channels.type, "email"), sql`${schema.channels.config}->>'mailgun_domain' = ${domain}`));
+    mailgun = await LocalMailgun.start({
+      keysFor: async (domain) => [
+        ...[domain === config.mailgun.domain ? config.mailgun.apiKey : undefined, ...(await channelsOf(domain)).map((c) => c.secrets?.mailgun_api_key)].filter(
+          (k): k is string => !!k,
+        ),
+      ],
+      signingKeyFor: async (domain) => (await channelsOf(domain)).map((c) => c.secrets?.webhook_signing_key).find(Boolean) || config.mailgunWebhookSigningKey,
+      webhookUrl: () => `${config.publicBaseUrl}/inbound/mailgun/events`,
+      autoEvents: opts.jobDelivery === "http" ? ["delivered"] : [],
+    });
+    config.mailgun.baseUrl = mailgun.url;
+  }
   if (qstash && opts.jobDelivery !== "http") {
     // Our own jobs go through the dispatcher; any other destination over HTTP.
     const dispatch = createDispatch(provider, env);
     qstash.deliverVia((req) => (new URL(req.url).origin === new URL(config.publicBaseUrl!).origin ? dispatch(req) : fetch(req)));
     graph?.deliverVia(dispatch);
+    mailgun?.deliverVia(dispatch);
   }
   return {
     provider,
@@ -241,16 +271,19 @@ export async function createLocalServices(opts: LocalOptions): Promise<LocalServ
     queue,
     qstash,
     graph,
+    mailgun,
     describe: {
       database: database.describe,
       redis: redis.describe,
       queue: qstash ? `local QStash server (${qstash.url})` : `QStash (${queueUrl})`,
       whatsapp: graph ? `local Graph API stand-in (${graph.url})` : `Graph API (${config.whatsapp.graphUrl})`,
+      mailgun: mailgun ? `local Mailgun stand-in (${mailgun.url}, domain ${config.mailgun.domain})` : `Mailgun (${config.mailgun.baseUrl}${config.mailgun.domain ? `, domain ${config.mailgun.domain}` : ""})`,
     },
     close: async () => {
       // First the queue and Graph (their in-flight deliveries still use the database), then the rest.
       await qstash?.close();
       await graph?.close();
+      await mailgun?.close();
       await redis.close();
       await database.close();
     },

@@ -44,7 +44,7 @@ describe("contacts and sessions: security", () => {
     expect((await h.call("GET", `/v1/contacts/${c.id}`, { token: t.token })).body.name).toBe("A");
   });
 
-  it("contact delete is admin-only: an agent gets 403, an admin and the owner succeed", async () => {
+  it("contact delete and merge (which deletes the mergee) are admin-only: an agent gets 403, an admin and the owner succeed", async () => {
     const t = await h.signUp();
     const agent = await agentToken(h, t, "agent");
     const admin = await agentToken(h, t, "admin");
@@ -52,9 +52,12 @@ describe("contacts and sessions: security", () => {
     const c2 = await post(t.token, "/v1/contacts", { name: "two" });
     const err = expectError(await h.call("DELETE", `/v1/contacts/${c1.id}`, { token: agent.token }), 403, "forbidden");
     expect(err.message).toMatch(/admin/);
+    // Merging deletes the mergee: the same permission as deleting.
+    expectError(await h.call("POST", `/v1/contacts/${c1.id}/merge`, { token: agent.token, body: { mergee_id: c2.id } }), 403, "forbidden");
+    expect((await h.call("GET", `/v1/contacts/${c2.id}`, { token: agent.token })).status).toBe(200);
     // An agent may still do everything else.
     expect((await h.call("PATCH", `/v1/contacts/${c1.id}`, { token: agent.token, body: { name: "x" } })).status).toBe(200);
-    expect((await h.call("POST", `/v1/contacts/${c1.id}/merge`, { token: agent.token, body: { mergee_id: c2.id } })).status).toBe(200);
+    expect((await h.call("POST", `/v1/contacts/${c1.id}/merge`, { token: admin.token, body: { mergee_id: c2.id } })).status).toBe(200);
     expect((await h.call("DELETE", `/v1/contacts/${c1.id}`, { token: admin.token })).status).toBe(200);
     const c3 = await post(t.token, "/v1/contacts", {});
     expect((await h.call("DELETE", `/v1/contacts/${c3.id}`, { token: t.token })).status).toBe(200);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { Conversation, ConversationDetail } from "../../functions/conversations/schemas";
 import { createHarness, expectError, unique } from "../support/harness";
-import { addAgent, apiKey, createConversation, eventsOf, seedContact, seedSession } from "./fixtures";
+import { addAgent, apiKey, createConversation, eventsOf, seedAssistant, seedChannel, seedContact, seedSession } from "./fixtures";
 
 const h = await createHarness();
 
@@ -34,9 +34,26 @@ describe("POST /v1/conversations", () => {
     const t = await h.signUp();
     const ct = await seedContact(h, t);
     const ses = await seedSession(h, t, ct);
-    const r = await h.call("POST", "/v1/conversations", { token: t.token, body: { title: "x", session_id: ses, channel_id: "ch_abc", assistant_id: "ast_abc" } });
-    expect(r.status).toBe(201);
-    expect(r.body).toMatchObject({ contact_id: ct, session_id: ses, channel_id: "ch_abc", assistant_id: "ast_abc" });
+    const ch = await seedChannel(h, t, "email");
+    const ast = await seedAssistant(h, t);
+    const r = await h.call("POST", "/v1/conversations", { token: t.token, body: { title: "x", source: "email", session_id: ses, channel_id: ch, assistant_id: ast } });
+    expect(r.status, r.text).toBe(201);
+    expect(r.body).toMatchObject({ contact_id: ct, session_id: ses, channel_id: ch, assistant_id: ast, source: "email" });
+  });
+
+  it("refuses another workspace's channel or assistant (422), and a source that is not the channel's type", async () => {
+    const t = await h.signUp();
+    const other = await h.signUp();
+    const theirChannel = await seedChannel(h, other, "email");
+    const theirAssistant = await seedAssistant(h, other);
+    const ch = expectError(await h.call("POST", "/v1/conversations", { token: t.token, body: { title: "x", source: "email", channel_id: theirChannel } }), 422, "validation_error");
+    expect(ch.details?.fields).toHaveProperty("channel_id");
+    const ast = expectError(await h.call("POST", "/v1/conversations", { token: t.token, body: { title: "x", assistant_id: theirAssistant } }), 422, "validation_error");
+    expect(ast.details?.fields).toHaveProperty("assistant_id");
+    const mine = await seedChannel(h, t, "whatsapp");
+    const src = expectError(await h.call("POST", "/v1/conversations", { token: t.token, body: { title: "x", source: "email", channel_id: mine } }), 422, "validation_error");
+    expect(src.details?.fields).toHaveProperty("source");
+    expect((await h.call("GET", "/v1/conversations", { token: t.token })).body.data).toHaveLength(0);
   });
 
   it("422 names every invalid field, and references outside the workspace", async () => {

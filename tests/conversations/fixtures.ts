@@ -2,7 +2,7 @@
 // database (their routes belong to the contacts area), everything else goes through the API.
 import { eq } from "drizzle-orm";
 import { newId } from "../../lib/ids";
-import { contacts, events, sessions } from "../../schema";
+import { assistants, channels, contacts, events, sessions } from "../../schema";
 import type { Harness, Tenant } from "../support/harness";
 import { unique } from "../support/harness";
 
@@ -15,6 +15,22 @@ export async function seedContact(h: Harness, t: Tenant, o: { name?: string; ema
 export async function seedSession(h: Harness, t: Tenant, contactId: string | null = null) {
   const id = newId("ses");
   await h.services.db.insert(sessions).values({ id, workspaceId: t.workspaceId, contactId });
+  return id;
+}
+
+/** A channel of the workspace (email and WhatsApp ones with a unique address / phone number id). */
+export async function seedChannel(h: Harness, t: Tenant, type: "web" | "api" | "email" | "whatsapp" = "email") {
+  const id = newId("ch");
+  const key = type === "email" ? `${unique("support")}@mg.example.com`.toLowerCase() : type === "whatsapp" ? String(Date.now() * 1000 + Math.floor(Math.random() * 1000)) : null;
+  const config = type === "email" ? { address: key } : type === "whatsapp" ? { phone_number_id: key } : {};
+  const secrets: Record<string, string> = type === "whatsapp" ? { access_token: "EAAG-test" } : {};
+  await h.services.db.insert(channels).values({ id, workspaceId: t.workspaceId, type, name: `${type} channel`, config, secrets, inboundKey: key });
+  return id;
+}
+
+export async function seedAssistant(h: Harness, t: Tenant) {
+  const id = newId("ast");
+  await h.services.db.insert(assistants).values({ id, workspaceId: t.workspaceId, name: "Bot", instructions: "Be brief." });
   return id;
 }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { Conversation } from "../../functions/conversations/schemas";
 import { BASE, createHarness, expectError } from "../support/harness";
-import { addAgent, createConversation, seedContact } from "./fixtures";
+import { addAgent, createConversation, seedAssistant, seedChannel, seedContact } from "./fixtures";
 
 const h = await createHarness();
 
@@ -13,9 +13,12 @@ const t = await h.signUp();
 const agent = await addAgent(h, t);
 const ct1 = await seedContact(h, t);
 const ct2 = await seedContact(h, t);
-const a = await createConversation(h, t, { title: "Refund 100% please", source: "email", contact_id: ct1, channel_id: "ch_one", content: "order_42 broken" });
-const b = await createConversation(h, t, { title: "Shipping question", source: "web", contact_id: ct2, assistant_id: "ast_bot" });
-const c = await createConversation(h, t, { title: "Another refund", source: "whatsapp", channel_id: "ch_two" });
+const chOne = await seedChannel(h, t, "email");
+const chTwo = await seedChannel(h, t, "whatsapp");
+const astBot = await seedAssistant(h, t);
+const a = await createConversation(h, t, { title: "Refund 100% please", source: "email", contact_id: ct1, channel_id: chOne, content: "order_42 broken" });
+const b = await createConversation(h, t, { title: "Shipping question", source: "web", contact_id: ct2, assistant_id: astBot });
+const c = await createConversation(h, t, { title: "Another refund", source: "whatsapp", channel_id: chTwo });
 await h.call("POST", `/v1/conversations/${b.id}/status`, { token: t.token, body: { status: "pending" } });
 await h.call("POST", `/v1/conversations/${c.id}/assign`, { token: t.token, body: { agent_id: agent } });
 await h.call("POST", `/v1/conversations/${a.id}/tags`, { token: t.token, body: { tag: "billing" } });
@@ -46,13 +49,13 @@ describe("GET /v1/conversations", () => {
     ["status=pending", () => [b.id]],
     ["status=open", () => [c.id, a.id]],
     ["source=email", () => [a.id]],
-    ["channel_id=ch_two", () => [c.id]],
+    [`channel_id=${chTwo}`, () => [c.id]],
     ["tag=BILLING", () => [c.id, a.id]],
     ["tag=urgent", () => [c.id]],
     ["tag=nope", () => []],
     [`assignee_id=${"AGENT"}`, () => [c.id]],
     [`contact_id=${"CT2"}`, () => [b.id]],
-    ["assistant_id=ast_bot", () => [b.id]],
+    [`assistant_id=${astBot}`, () => [b.id]],
     ["search=REFUND", () => [c.id, a.id]],
     ["search=100%25", () => [a.id]],
     ["search=order_42", () => [a.id]],

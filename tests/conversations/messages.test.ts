@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { Message } from "../../functions/conversations/schemas";
 import { createHarness, expectError } from "../support/harness";
-import { createConversation, eventsOf, seedContact } from "./fixtures";
+import { createConversation, eventsOf, seedChannel, seedContact } from "./fixtures";
 
 const h = await createHarness();
 
@@ -50,12 +50,13 @@ describe("POST /v1/conversations/{id}/messages", () => {
   it("an agent message on an email or WhatsApp conversation is queued for delivery (outbox event)", async () => {
     const t = await h.signUp();
     for (const source of ["email", "whatsapp"]) {
-      const conv = await createConversation(h, t, { source, channel_id: "ch_abc" });
+      const channel = await seedChannel(h, t, source as "email" | "whatsapp");
+      const conv = await createConversation(h, t, { source, channel_id: channel });
       // WhatsApp free text needs the customer's 24 h window (tests/whatsapp): a template does not.
       const body = source === "whatsapp" ? { template: { name: "hello", language: "en" }, sender_type: "agent" } : { content: "Reply", sender_type: "agent" };
       const r = await send(t.token, conv.id, body);
       expect(r.body.status).toBe("queued");
-      expect((await eventsOf(h, r.body.id))[0]?.data).toMatchObject({ deliver: true, channel: source, channel_id: "ch_abc" });
+      expect((await eventsOf(h, r.body.id))[0]?.data).toMatchObject({ deliver: true, channel: source, channel_id: channel });
     }
     const web = await createConversation(h, t, { source: "web" });
     const r = await send(t.token, web.id, { content: "Reply", sender_type: "agent" });

@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { createHarness, expectError } from "../support/harness";
 import { expectInvisible } from "../support/tenancy";
-import { addAgent, apiKey, createConversation, seedContact, seedSession } from "./fixtures";
+import { addAgent, apiKey, createConversation, seedAssistant, seedChannel, seedContact, seedSession } from "./fixtures";
 
 const h = await createHarness();
 
@@ -12,7 +12,9 @@ const intruder = await h.signUp();
 const ownerAgent = await addAgent(h, owner);
 const ct = await seedContact(h, owner);
 const ses = await seedSession(h, owner, ct);
-const conv = await createConversation(h, owner, { contact_id: ct, session_id: ses, channel_id: "ch_sec", assistant_id: "ast_sec", content: "secret" });
+const chSec = await seedChannel(h, owner, "web");
+const astSec = await seedAssistant(h, owner);
+const conv = await createConversation(h, owner, { source: "web", contact_id: ct, session_id: ses, channel_id: chSec, assistant_id: astSec, content: "secret" });
 await h.call("POST", `/v1/conversations/${conv.id}/tags`, { token: owner.token, body: { tag: "secret-tag" } });
 await h.call("POST", `/v1/conversations/${conv.id}/assign`, { token: owner.token, body: { agent_id: ownerAgent } });
 const msg = (await h.call("POST", `/v1/conversations/${conv.id}/messages`, { token: owner.token, body: { content: "private", sender_type: "contact" } })).body;
@@ -59,14 +61,14 @@ describe("conversations security", () => {
         "?tag=secret-tag",
         `?contact_id=${ct}`,
         `?assignee_id=${ownerAgent}`,
-        "?channel_id=ch_sec",
-        "?assistant_id=ast_sec",
+        `?channel_id=${chSec}`,
+        `?assistant_id=${astSec}`,
         "?search=secret",
         "?processing_status=processing",
         "?status=open&sort=-last_message_at",
       ].map((qs) => ({ list: `/v1/conversations${qs}`, absent: conv.id })),
     );
-    for (const qs of [`contact_id=${ct}`, `assignee_id=${ownerAgent}`, "channel_id=ch_sec", "search=secret"]) {
+    for (const qs of [`contact_id=${ct}`, `assignee_id=${ownerAgent}`, `channel_id=${chSec}`, "search=secret"]) {
       expect((await h.call("GET", `/v1/conversations?${qs}`, { token: intruder.token })).body.meta.total).toBe(0);
     }
     // The intruder's own tagged conversation is found; the owner's is not.

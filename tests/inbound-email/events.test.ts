@@ -19,6 +19,9 @@ beforeAll(async () => {
   h = await createHarness();
   [a, b] = await Promise.all([h.signUp(), h.signUp()]);
   chA = await addEmailChannel(h, a);
+  // The emails here are made by hand (sentEmail): the deliveries jobs that an agent reply
+  // publishes are acknowledged without running, so they do not send those replies themselves.
+  h.services.qstash!.deliverVia((req) => (new URL(req.url).pathname === "/jobs/deliveries" ? Promise.resolve(new Response("{}", { status: 200 })) : h.dispatch(req)));
 });
 
 let n = 0;
@@ -217,7 +220,7 @@ describe("events", () => {
 describe("tenancy", () => {
   it("events for B's email signed with A's key are refused, whatever the event claims", async () => {
     const chAOwn = await addEmailChannel(h, a, { signingKey: "events-key-of-a" });
-    const chBOwn = await addEmailChannel(h, b, { signingKey: "events-key-of-b" });
+    const chBOwn = await addEmailChannel(h, b, { signingKey: "events-key-of-b", ownAccount: true });
     const chBPlatform = await addEmailChannel(h, b);
     const own = await sentEmail(b, chBOwn, { reply: true });
     const onPlatform = await sentEmail(b, chBPlatform);
@@ -230,7 +233,7 @@ describe("tenancy", () => {
       [failedEvent({ id: eventId(), severity: "permanent", messageId: own.providerMessageId, recipient: own.to, userVariables: { parley_workspace_id: a.workspaceId, parley_email_id: own.emailId } }), "events-key-of-a"],
       // B's email on the platform account: A's own key is not the platform's.
       [failedEvent({ id: eventId(), severity: "permanent", messageId: onPlatform.providerMessageId, recipient: onPlatform.to, userVariables: onPlatform.vars }), "events-key-of-a"],
-      // The platform key cannot speak for a channel with its own key either.
+      // The platform key cannot speak for a channel that sends through its own Mailgun account either.
       [failedEvent({ id: eventId(), severity: "permanent", messageId: own.providerMessageId, recipient: own.to, userVariables: own.vars }), platformKey(h)],
     ];
     for (const [body, key] of attempts) expectError(await postEvent(h, body, { key }), 401, "unauthorized");
@@ -251,6 +254,29 @@ describe("tenancy", () => {
       .from(emailEvents)
       .where(and(eq(emailEvents.emailId, own.emailId), eq(emailEvents.workspaceId, b.workspaceId)));
     expect(row).toBeDefined();
+  });
+});
+
+describe("signing keys by sending account", () => {
+  it("a channel on Parley's account with a webhook_signing_key accepts the platform key (Parley's account signed) and its own", async () => {
+    const ch = await addEmailChannel(h, a, { signingKey: "own-key-platform-account" });
+    const s = await sentEmail(a, ch);
+    const base = { messageId: s.providerMessageId, recipient: s.to, userVariables: s.vars };
+    expect((await postEvent(h, simpleEvent("accepted", { id: eventId(), ...base }))).body).toMatchObject({ matched: true, status: "sent" });
+    expect((await postEvent(h, deliveredEvent({ id: eventId(), ...base }), { key: "own-key-platform-account" })).body).toMatchObject({ matched: true, status: "delivered" });
+    expectError(await postEvent(h, simpleEvent("opened", { id: eventId(), ...base }), { key: "some-other-key" }), 401, "unauthorized");
+  });
+
+  it("a channel with its own Mailgun account accepts only its webhook_signing_key; without one its events cannot verify", async () => {
+    const ch = await addEmailChannel(h, a, { signingKey: "own-account-key", ownAccount: true });
+    const s = await sentEmail(a, ch);
+    const base = { messageId: s.providerMessageId, recipient: s.to, userVariables: s.vars };
+    expectError(await postEvent(h, deliveredEvent({ id: eventId(), ...base })), 401, "unauthorized");
+    expect((await postEvent(h, deliveredEvent({ id: eventId(), ...base }), { key: "own-account-key" })).body).toMatchObject({ matched: true, status: "delivered" });
+    const bare = await addEmailChannel(h, a, { ownAccount: true });
+    const s2 = await sentEmail(a, bare);
+    expectError(await postEvent(h, deliveredEvent({ id: eventId(), messageId: s2.providerMessageId, recipient: s2.to, userVariables: s2.vars })), 401, "unauthorized");
+    expect((await emailRow(s2.emailId)).status).toBe("sent");
   });
 });
 

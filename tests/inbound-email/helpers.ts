@@ -23,12 +23,18 @@ export interface TestEmailChannel {
 }
 
 /** An email channel of `t`'s workspace, written as POST /v1/channels stores it. */
-export async function addEmailChannel(h: Harness, t: Tenant, o: { signingKey?: string; address?: string } = {}): Promise<TestEmailChannel> {
+export async function addEmailChannel(h: Harness, t: Tenant, o: { signingKey?: string; address?: string; ownAccount?: boolean } = {}): Promise<TestEmailChannel> {
   const id = newId("ch");
   const addr = (o.address ?? address()).toLowerCase();
   const secrets: Record<string, string> = {};
+  const config: Record<string, string> = { address: addr };
   if (o.signingKey) secrets.webhook_signing_key = o.signingKey;
-  await h.services.db.insert(channels).values({ id, workspaceId: t.workspaceId, type: "email", name: "Support email", config: { address: addr }, secrets, inboundKey: addr });
+  // The workspace's own Mailgun account: it sends (and signs the events of) this channel's mail.
+  if (o.ownAccount) {
+    config.mailgun_domain = addr.split("@")[1]!;
+    secrets.mailgun_api_key = `key-${rnd()}`;
+  }
+  await h.services.db.insert(channels).values({ id, workspaceId: t.workspaceId, type: "email", name: "Support email", config, secrets, inboundKey: addr });
   return { id, address: addr, signingKey: o.signingKey };
 }
 

@@ -3,6 +3,7 @@
 // threading, dedupe under redelivery, reopening, attachments (limits and quota) and tenancy.
 import { and, eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
+import { forwardFields, signedForwardRequest } from "../../lib/local/mailgun-inbound";
 import { mailgunSignature, signMailgun } from "../../lib/mailgun-signature";
 import { contacts, conversations, emails, events, messages, workspaces } from "../../schema";
 import { files } from "../../schema/files";
@@ -421,6 +422,22 @@ describe("tenancy", () => {
     const id = mid();
     expectError(await postForward(h, replyForward({ recipient: chB.address, from: customer(), messageId: id }), { key: "key-of-workspace-a" }), 401, "unauthorized");
     expect(await messageByExternalId(h, b.workspaceId, bare(id))).toBeUndefined();
+  });
+});
+
+describe("npm run simulate -- email", () => {
+  it("the request it builds (lib/local/mailgun-inbound.ts) is accepted, threads by --in-reply-to and carries --attach files", async () => {
+    const ch = await addEmailChannel(h, a);
+    const first = forwardFields({ to: ch.address, from: customer(), fromName: "Sim Customer", subject: "Simulated", text: "First" });
+    const r1 = await h.dispatch(await signedForwardRequest("http://127.0.0.1:8787/inbound/mailgun/messages", first, platformKey(h)));
+    const b1 = (await r1.json()) as { conversation_id: string };
+    expect(r1.status, JSON.stringify(b1)).toBe(200);
+    const reply = forwardFields({ to: ch.address, from: first.sender!, subject: "Re: Simulated", text: "Second", quoted: "First", inReplyTo: first["Message-Id"] });
+    const r2 = await h.dispatch(await signedForwardRequest("http://127.0.0.1:8787/inbound/mailgun/messages", reply, platformKey(h), [new File(["pdf"], "a.pdf", { type: "application/pdf" })]));
+    const b2 = (await r2.json()) as { conversation_id: string; attachment_ids: string[] };
+    expect(b2).toMatchObject({ conversation_id: b1.conversation_id, conversation_created: false });
+    expect(b2.attachment_ids).toHaveLength(1);
+    expect((await messageByExternalId(h, a.workspaceId, bare(reply["Message-Id"]!)))!.content).toBe("Second");
   });
 });
 
