@@ -7,6 +7,7 @@ import OpenAI from "openai";
 import { z } from "zod";
 import { ApiError } from "./errors";
 import { estimateTokens, OFFLINE_MODEL, offlineLlm } from "./llm-offline";
+import { allowedModelsFromEnv } from "./ai-limits";
 
 export type ChatRole = "system" | "user" | "assistant";
 export interface ChatMessage {
@@ -60,6 +61,8 @@ export interface Structured<T> {
 export interface Llm {
   readonly provider: "openai" | "offline";
   readonly defaultModel: string;
+  /** Models an assistant may name (OPENAI_ALLOWED_MODELS; lib/ai-limits.ts has the default list). */
+  readonly allowedModels?: readonly string[];
   complete(req: ChatRequest): Promise<Completion>;
   /** Deltas as they come, then exactly one `done` (or a thrown LlmError). */
   stream(req: ChatRequest): AsyncIterable<StreamEvent>;
@@ -300,6 +303,8 @@ export interface LlmEnv {
   OPENAI_TIMEOUT_MS?: string;
   /** SDK retries on 429/5xx (default 1). */
   OPENAI_MAX_RETRIES?: string;
+  /** Comma-separated models assistants may name (default: lib/ai-limits.ts DEFAULT_ALLOWED_MODELS). */
+  OPENAI_ALLOWED_MODELS?: string;
 }
 
 const positive = (v: string | undefined) => (v !== undefined && v !== "" && Number.isFinite(Number(v)) && Number(v) >= 0 ? Number(v) : undefined);
@@ -309,8 +314,9 @@ const positive = (v: string | undefined) => (v !== undefined && v !== "" && Numb
  * parley-offline. `fetch` replaces the runtime's (the local server passes one over node:http).
  */
 export function llmFromEnv(env: LlmEnv, transport: { fetch?: typeof fetch } = {}): Llm {
-  if (!env.OPENAI_API_KEY) return offlineLlm();
-  return openaiLlm({
+  const allowedModels = allowedModelsFromEnv(env.OPENAI_ALLOWED_MODELS);
+  if (!env.OPENAI_API_KEY) return { ...offlineLlm(), allowedModels };
+  const llm = openaiLlm({
     apiKey: env.OPENAI_API_KEY,
     baseURL: env.OPENAI_BASE_URL || undefined,
     model: env.OPENAI_MODEL || undefined,
@@ -318,6 +324,7 @@ export function llmFromEnv(env: LlmEnv, transport: { fetch?: typeof fetch } = {}
     maxRetries: positive(env.OPENAI_MAX_RETRIES),
     fetch: transport.fetch,
   });
+  return { ...llm, allowedModels };
 }
 
 export { OFFLINE_MODEL };

@@ -7,12 +7,14 @@ export interface PlanLimits {
   storageMb: number;
   /** Authenticated /v1 requests per UTC day; beyond it the answer is 429 until midnight UTC. */
   requestsPerDay: number;
+  /** Model tokens (prompt + completion) per UTC day; beyond it AI features answer 429 (lib/ai-limits.ts). */
+  aiTokensPerDay: number;
 }
 
 export const PLANS = {
-  free: { storageMb: 1_024, requestsPerDay: 10_000 },
-  pro: { storageMb: 51_200, requestsPerDay: 250_000 },
-  business: { storageMb: 512_000, requestsPerDay: 2_500_000 },
+  free: { storageMb: 1_024, requestsPerDay: 10_000, aiTokensPerDay: 1_000_000 },
+  pro: { storageMb: 51_200, requestsPerDay: 250_000, aiTokensPerDay: 20_000_000 },
+  business: { storageMb: 512_000, requestsPerDay: 2_500_000, aiTokensPerDay: 200_000_000 },
 } as const satisfies Record<string, PlanLimits>;
 
 export type PlanName = keyof typeof PLANS;

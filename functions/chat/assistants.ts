@@ -7,6 +7,7 @@ import { Deleted, jsonBody, jsonContent, listOf } from "../../lib/openapi";
 import { listEnvelope, paginationQuery, parseSort, sortQuery } from "../../lib/pagination";
 import { ASSISTANT_SORTS, assistantJson, createAssistant, deleteAssistant, findAssistant, listAssistants, updateAssistant } from "./assistants.service";
 import { Assistant, CreateAssistantBody, PathId, UpdateAssistantBody } from "./schemas";
+import { assertModelAllowed } from "../../lib/ai-limits";
 
 const TAGS = ["Assistants"];
 const IdParam = PathId("id", "ast");
@@ -70,7 +71,9 @@ export const assistantsRouter = createRouter()
     return c.json(listEnvelope(c.req.url, q, total, rows.map(assistantJson), config.publicBaseUrl), 200);
   })
   .openapi(create, async (c) => {
-    const row = await createAssistant(c.var.services.db, c.var.principal.workspaceId, c.req.valid("json"));
+    const body = c.req.valid("json");
+    assertModelAllowed(c.var.services.llm, body.model);
+    const row = await createAssistant(c.var.services.db, c.var.principal.workspaceId, body);
     return c.json(assistantJson(row), 201);
   })
   .openapi(get, async (c) => {
@@ -78,7 +81,9 @@ export const assistantsRouter = createRouter()
     return c.json(assistantJson(row), 200);
   })
   .openapi(update, async (c) => {
-    const row = await updateAssistant(c.var.services.db, c.var.principal.workspaceId, c.req.valid("param").id, c.req.valid("json"));
+    const body = c.req.valid("json");
+    assertModelAllowed(c.var.services.llm, body.model);
+    const row = await updateAssistant(c.var.services.db, c.var.principal.workspaceId, c.req.valid("param").id, body);
     return c.json(assistantJson(row), 200);
   })
   .openapi(remove, async (c) => {

@@ -4,6 +4,7 @@
 // Errors keep the contract's shape and add OpenAI's `type` and `param` (see `openaiErrors`).
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
+import { assertAiBudget, MAX_COMPLETION_TOKENS } from "../../lib/ai-limits";
 import { createRouter, handleError } from "../../lib/create-app";
 import type { AppEnv } from "../../lib/env";
 import { ApiError, describeError, errorResponses } from "../../lib/errors";
@@ -28,7 +29,14 @@ const Message = z
   })
   .passthrough();
 
-const tokens = z.number().int().min(1).max(1_000_000).nullable().optional();
+const tokens = z
+  .number()
+  .int()
+  .min(1)
+  .max(MAX_COMPLETION_TOKENS)
+  .nullable()
+  .optional()
+  .openapi({ description: `At most ${MAX_COMPLETION_TOKENS}; replies are capped at that when none is given.` });
 
 export const CompletionBody = z
   .object({
@@ -119,6 +127,7 @@ export const openaiRouter = createRouter().openapi(completions, async (c) => {
   const { db, llm } = c.var.services;
 
   const assistant = await findAssistant(db, ws, assistant_id);
+  await assertAiBudget(db, ws);
   const chat = toChat(body.messages);
   const turns = chat.filter((m) => m.role !== "system" && m.content.trim());
   const lastUser = [...turns].reverse().find((m) => m.role === "user");

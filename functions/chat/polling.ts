@@ -21,6 +21,7 @@ import { findAssistant } from "./assistants.service";
 import { appendMessages, createConversation, createSession, findOrCreateContact, findSession, history, messageJson, messagesSince, openChatOfSession, titleFrom, touchSession } from "./chat.service";
 import { promptFor, runReply } from "./reply";
 import { PathId, PollQuery, PollResult, SendBody, StartBody, Started, TaskAccepted, TaskPoll } from "./schemas";
+import { assertAiBudget } from "../../lib/ai-limits";
 
 const TAGS = ["Chat"];
 const TASK_STALE_MS = 5 * 60_000;
@@ -118,7 +119,8 @@ export const pollingRouter = createRouter()
     const p = c.var.principal;
     const actor = actorOf(p);
     const { db, llm } = c.var.services;
-    const session = await findSession(db, p.workspaceId, session_id);
+    // Nothing is stored when the workspace's AI budget is spent (429).
+    const [session] = await Promise.all([findSession(db, p.workspaceId, session_id), assertAiBudget(db, p.workspaceId)]);
     const existing = await openChatOfSession(db, p.workspaceId, session.id);
     const assistantId = existing?.assistantId ?? (typeof session.metadata?.assistant_id === "string" ? session.metadata.assistant_id : null);
     const task = await db.transaction(async (tx) => {

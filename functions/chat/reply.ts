@@ -1,6 +1,7 @@
 // One assistant reply: runs the model as a stream, hands each delta to the caller, and stores
 // the assistant message when the stream ends — `complete`, or `incomplete` with what it got
 // so far when the provider fails or the caller aborts — then adds the tokens to the usage ledger.
+import { MAX_COMPLETION_TOKENS, modelFor } from "../../lib/ai-limits";
 import type { Database } from "../../lib/db";
 import { type ChatMessage, type Completion, estimateUsage, type Llm, LlmError, type LlmUsage, systemPrompt } from "../../lib/llm";
 import type { AssistantRow } from "./assistants.service";
@@ -45,13 +46,14 @@ export interface ReplyOutcome {
 
 export async function runReply(input: ReplyInput, onDelta: (text: string) => void): Promise<ReplyOutcome> {
   const { llm } = input;
-  const model = llm.provider === "offline" ? llm.defaultModel : input.assistant?.model || llm.defaultModel;
+  const model = modelFor(llm, input.assistant?.model);
+  const maxTokens = Math.min(input.maxTokens ?? MAX_COMPLETION_TOKENS, MAX_COMPLETION_TOKENS);
   const temperature = input.temperature ?? input.assistant?.temperature ?? undefined;
   let text = "";
   let done: Completion | undefined;
   let error: LlmError | null = null;
   try {
-    for await (const ev of llm.stream({ messages: input.messages, model, temperature, maxTokens: input.maxTokens, user: input.user, signal: input.signal })) {
+    for await (const ev of llm.stream({ messages: input.messages, model, temperature, maxTokens, user: input.user, signal: input.signal })) {
       if (ev.type === "delta") {
         text += ev.text;
         onDelta(ev.text);

@@ -28,7 +28,13 @@ export const Assistant = z
 
 const name = z.string().trim().min(1).max(200).openapi({ example: "Support bot" });
 const instructions = z.string().trim().min(1).max(MAX_INSTRUCTIONS).openapi({ example: "You answer questions about Acme's orders, politely and briefly." });
-const model = z.string().trim().min(1).max(200).nullable().openapi({ example: "gpt-4o-mini" });
+const model = z
+  .string()
+  .trim()
+  .min(1)
+  .max(200)
+  .nullable()
+  .openapi({ example: "gpt-4o-mini", description: "One of the server's allowed models (OPENAI_ALLOWED_MODELS; by default gpt-4o-mini, gpt-4o, gpt-4.1-nano, gpt-4.1-mini, gpt-4.1 and the default model), else 422 listing them; null: the default model." });
 const temperature = z.number().min(0).max(2).nullable().openapi({ example: 0.3 });
 const knowledge = z.string().max(MAX_KNOWLEDGE).nullable().openapi({ example: "Refunds are processed within 5 business days. Shipping is free over $50." });
 

@@ -11,6 +11,7 @@ import { appendChatMessage, findSession, openChatOfSession, startChat, titleFrom
 import { promptFor, runReply, usageJson } from "./reply";
 import { StreamBody } from "./schemas";
 import { DEFAULT_HEARTBEAT_MS, follow, parseLastEventId, recorded, SseChannel } from "./sse";
+import { assertAiBudget } from "../../lib/ai-limits";
 
 const DESCRIPTION = `Sends \`message\` and streams the assistant's reply as \`text/event-stream\`:
 
@@ -101,8 +102,9 @@ export const streamRouter = createRouter().openapi(stream, async (c) => {
   // Two round trips at most before the model is called (three with a session): the session, and
   // ONE statement that checks the assistant, stores the user message with its events and, for
   // an existing conversation, reads the assistant and history. The user's message is kept
-  // before the model is called: a failure later never loses it.
-  const session = body.session_id ? await findSession(db, ws, body.session_id) : undefined;
+  // before the model is called: a failure later never loses it. The workspace's AI budget is
+  // read alongside the first: when it is spent (429) nothing is stored.
+  const [session] = await Promise.all([body.session_id ? findSession(db, ws, body.session_id) : undefined, assertAiBudget(db, ws)]);
   const conversationId = body.conversation_id ?? (session ? (await openChatOfSession(db, ws, session.id))?.id : undefined);
   const stored = conversationId
     ? await appendChatMessage(db, ws, conversationId, body.message, actor, body.assistant_id)

@@ -5,6 +5,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { asc, eq } from "drizzle-orm";
 import type { Context } from "hono";
+import { assertAiBudget, modelFor } from "../../lib/ai-limits";
+import { requireScope } from "../../lib/auth";
 import { createRouter } from "../../lib/create-app";
 import type { Db } from "../../lib/db";
 import type { AppEnv } from "../../lib/env";
@@ -44,9 +46,11 @@ const suggest = createRoute({
     "and the instructions and knowledge of the conversation's assistant, else the workspace's first assistant, else neutral support instructions.",
     "Nothing is sent or stored. Without a model configured, parley-offline answers with a template that quotes the assistant's knowledge.",
     "503 when the model provider fails or times out; 409 when the conversation has nothing to reply to.",
+    "It spends model tokens, so an API key needs the `write` scope (a read-only key gets 403), and once the workspace's daily AI token budget is spent it answers 429 (`details.reason: \"ai_token_budget\"`).",
   ].join(" "),
+  middleware: [requireScope("write")] as const,
   request: { params: z.object({ id: conversationId.openapi({ param: { name: "id", in: "path" }, example: CONV }) }) },
-  responses: { 200: jsonContent(Suggestion, "The suggested reply"), ...errorResponses(401, 403, 404, 409) },
+  responses: { 200: jsonContent(Suggestion, "The suggested reply"), ...errorResponses(401, 403, 404, 409, 429) },
 });
 
 const alias = createRoute({
@@ -54,9 +58,10 @@ const alias = createRoute({
   path: "/v1/ai-suggest",
   tags: TAGS,
   summary: "Suggest a reply (alias)",
-  description: "The same as `GET /v1/conversations/{id}/suggest`, with the conversation as a query parameter.",
+  description: "The same as `GET /v1/conversations/{id}/suggest`, with the conversation as a query parameter (the `write` scope and the AI budget apply alike).",
+  middleware: [requireScope("write")] as const,
   request: { query: z.object({ conversation_id: conversationId.openapi({ example: CONV, description: "The conversation to suggest a reply for." }) }) },
-  responses: { 200: jsonContent(Suggestion, "The suggested reply"), ...errorResponses(401, 403, 404, 409) },
+  responses: { 200: jsonContent(Suggestion, "The suggested reply"), ...errorResponses(401, 403, 404, 409, 429) },
 });
 
 async function assistantFor(db: Db, conv: ConversationRow): Promise<AssistantRow | undefined> {
@@ -79,9 +84,10 @@ async function suggestFor(c: Context<AppEnv>, id: string) {
   let turns: ChatMessage[] = await history(db, ws, conv.id);
   if (!turns.length && conv.content?.trim()) turns = [{ role: "user", content: conv.content.slice(0, CONTENT_BUDGET) }];
   if (!turns.length) throw new ApiError("conflict", "The conversation has no messages and no content: there is nothing to reply to yet.");
+  await assertAiBudget(db, ws);
   const assistant = await assistantFor(db, conv);
   const system = systemPrompt({ instructions: `${assistant?.instructions ?? DEFAULT_INSTRUCTIONS}\n\n${DRAFTING}`, knowledge: assistant?.knowledge });
-  const model = llm.provider === "offline" ? llm.defaultModel : assistant?.model || llm.defaultModel;
+  const model = modelFor(llm, assistant?.model);
   const done = await llm.complete({ messages: [system, ...turns], model, temperature: assistant?.temperature ?? undefined, maxTokens: MAX_TOKENS, signal: c.req.raw.signal });
   await recordUsage(db, ws, done.model, done.usage).catch((err) => console.error(JSON.stringify({ msg: "usage not recorded", workspace_id: ws, error: describeError(err) })));
   return { suggestion: done.text, model: done.model };

@@ -15,6 +15,7 @@ import { analyze, estimateTokens } from "../../lib/llm-offline";
 import { type ConversationSummary, conversations, events, messages, type SummaryRow, summaries } from "../../schema";
 import { recordUsage } from "../chat/chat.service";
 import { markSummaryFailed, noNewerSummary, SUMMARY_JOB_RETRIES } from "../conversations/summaries.service";
+import { aiTokensToday } from "../../lib/ai-limits";
 
 /** Characters of conversation sent to the model: ~6k tokens at ~4 characters a token. */
 export const SUMMARY_BUDGET = 24_000;
@@ -163,6 +164,8 @@ export async function prepareSummary(db: Db, llm: Llm, payload: Payload, meta: P
   if (!conv) return { kind: "skipped", reason: "the conversation no longer exists" };
   const parts = await loadParts(db, s.workspaceId, s.conversationId);
   if (!conv.content?.trim() && !parts.length) return { kind: "failed", error: "Nothing to summarise: the conversation has no content and no messages." };
+  const budget = await aiTokensToday(db, s.workspaceId);
+  if (budget.used >= budget.limit) return { kind: "failed", error: `The workspace's daily AI budget of ${budget.limit} tokens is spent; request the summary again after midnight UTC.`, reason: "ai_token_budget" };
 
   try {
     if (llm.provider === "offline") {

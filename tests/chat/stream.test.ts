@@ -10,7 +10,7 @@ import { createAssistant, eventsOnly, eventually, openStream, parseSse, readEven
 
 const fake = await startFakeOpenAI();
 afterAll(() => fake.close());
-const h = await createHarness({ OPENAI_API_KEY: "sk-test", OPENAI_BASE_URL: fake.url, OPENAI_MODEL: "fake-gpt", OPENAI_MAX_RETRIES: "0", OPENAI_TIMEOUT_MS: "400", CHAT_HEARTBEAT_MS: "40" });
+const h = await createHarness({ OPENAI_API_KEY: "sk-test", OPENAI_BASE_URL: fake.url, OPENAI_MODEL: "fake-gpt", OPENAI_ALLOWED_MODELS: "fake-gpt, fake-large", OPENAI_MAX_RETRIES: "0", OPENAI_TIMEOUT_MS: "400", CHAT_HEARTBEAT_MS: "40" });
 beforeEach(() => fake.reset());
 
 const { db } = h.services;
