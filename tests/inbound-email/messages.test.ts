@@ -116,6 +116,8 @@ describe("recipients and malformed forms", () => {
       { recipient: ch.address, from, "attachment-count": "99999", "attachment-1": "not a file", subject: "x".repeat(5000) },
       { recipient: `${ch.address}, other@mg.acme.example`, from: `"Bad \u0000 Name" <${from}>`, "body-plain": "nul \u0000 byte", "Message-Id": "<a b c>" },
       { recipient: ch.address, from, "Message-Id": `<${"x".repeat(2000)}@y>`, "In-Reply-To": "<".repeat(500), References: "a@b ".repeat(2000) },
+      // Attacker-chosen text that made backtracking patterns take seconds.
+      { recipient: ch.address, from, "body-plain": `${" \n".repeat(100_000)}hi`, To: ",".repeat(20_000), "Message-Id": "<hostile-body@x.example>" },
     ];
     for (const fields of weird) {
       const r = await postForward(h, fields);
