@@ -22,6 +22,8 @@ const EXTRAS: Record<string, { assets?: { directory: string; binding: string }; 
   files: { r2: [FILES_BUCKET] },
   exports: { r2: [FILES_BUCKET] },
   "jobs-exports": { r2: [FILES_BUCKET] },
+  // Inbound email attachments (Mailgun route forwards) become files.
+  inbound: { r2: [FILES_BUCKET] },
 };
 
 /** The newest date that wrangler 4.86's workerd (1.20260426) accepts offline. */

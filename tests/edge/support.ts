@@ -79,6 +79,8 @@ export async function startWorker(name: string, bindings: Record<string, string>
       RATE_LIMIT_PER_MINUTE: "100000",
       ...bindings,
     },
+    // The R2 buckets the function is bound to (in memory here).
+    ...(env.r2_buckets?.length ? { r2Buckets: env.r2_buckets.map((b) => b.binding) } : {}),
     ...(env.assets ? { assets: { directory: join(ROOT, env.assets.directory), binding: env.assets.binding, routerConfig: { has_user_worker: true } } } : {}),
   });
   let disposed: Promise<void> | undefined;
