@@ -72,9 +72,12 @@ interface PlannedFile {
 export async function storeInboundEmail(services: Pick<Services, "db" | "storage">, ch: ChannelRow, email: InboundEmail): Promise<StoreEmailResult> {
   const { db, storage } = services;
   const ws = ch.workspaceId;
-  // A redelivery is answered before any attachment is read or stored.
-  const seen = await existing(db, ws, email.messageId);
-  if (seen) return { stored: false, duplicate: true, messageId: seen.id, conversationId: seen.conversationId };
+  // A redelivery with attachments is answered before any of them is read or stored (without
+  // attachments the transaction's own check is enough, and saves a round trip).
+  if (email.attachments.length) {
+    const seen = await existing(db, ws, email.messageId);
+    if (seen) return { stored: false, duplicate: true, messageId: seen.id, conversationId: seen.conversationId };
+  }
 
   const skipped: SkippedAttachment[] = [...email.skipped];
   const planned: PlannedFile[] = [];
@@ -199,10 +202,6 @@ export async function storeInboundEmail(services: Pick<Services, "db" | "storage
         .update(conversations)
         .set(counterSet([{ senderType: "contact", at: null }]))
         .where(and(eq(conversations.workspaceId, ws), eq(conversations.id, conversationId)));
-      await tx
-        .update(contacts)
-        .set({ lastSeenAt: sql`greatest(${contacts.lastSeenAt}, now())` })
-        .where(eq(contacts.id, contactId));
       await recordEvent(tx, ws, "message.created", { type: "message", id }, EMAIL_ACTOR, {
         conversation_id: conversationId,
         sender_type: "contact",
@@ -230,26 +229,25 @@ export async function storeInboundEmail(services: Pick<Services, "db" | "storage
   }
 }
 
+/** The workspace's contact with this email (seen now, named if it had no name), created when there is none. */
 async function findOrCreateContact(tx: Db, ws: string, email: string, name: string | undefined): Promise<string> {
-  const find = () =>
+  // Found and touched in one statement (the unique index is on lower(email)).
+  const touch = () =>
     tx
-      .select({ id: contacts.id, name: contacts.name })
-      .from(contacts)
+      .update(contacts)
+      .set({ lastSeenAt: sql`greatest(${contacts.lastSeenAt}, now())`, ...(name ? { name: sql`coalesce(${contacts.name}, ${name})` } : {}) })
       .where(and(eq(contacts.workspaceId, ws), sql`lower(${contacts.email}) = ${email}`))
-      .limit(1);
-  const [found] = await find();
-  if (found) {
-    if (!found.name && name) await tx.update(contacts).set({ name, updatedAt: sql`now()` }).where(eq(contacts.id, found.id));
-    return found.id;
-  }
+      .returning({ id: contacts.id });
+  const [found] = await touch();
+  if (found) return found.id;
   const id = newId("ct");
   const [made] = await tx
     .insert(contacts)
-    .values({ id, workspaceId: ws, name: name ?? null, email })
+    .values({ id, workspaceId: ws, name: name ?? null, email, lastSeenAt: sql`now()` })
     .onConflictDoNothing()
     .returning({ id: contacts.id });
   if (!made) {
-    const [again] = await find();
+    const [again] = await touch();
     return again!.id;
   }
   await recordEvent(tx, ws, "contact.created", { type: "contact", id }, EMAIL_ACTOR, { source: "email", email });
@@ -263,27 +261,21 @@ async function findOrCreateContact(tx: Db, ws: string, email: string, name: stri
  */
 async function threadOf(tx: Db, ws: string, ids: string[]): Promise<{ id: string; status: string } | undefined> {
   if (!ids.length) return undefined;
-  const [byMessage, byEmail] = await Promise.all([
-    tx
-      .select({ ref: messages.externalId, conversationId: messages.conversationId })
-      .from(messages)
-      .where(and(eq(messages.workspaceId, ws), inArray(messages.externalId, ids))),
-    tx
-      .select({ ref: emails.providerMessageId, conversationId: emails.conversationId })
-      .from(emails)
-      .where(and(eq(emails.workspaceId, ws), inArray(emails.providerMessageId, ids), isNotNull(emails.conversationId))),
-  ]);
-  const convOf = new Map<string, string>();
-  for (const r of [...byMessage, ...byEmail]) if (r.ref && r.conversationId && !convOf.has(r.ref)) convOf.set(r.ref, r.conversationId);
-  if (!convOf.size) return undefined;
-  const live = await tx
-    .select({ id: conversations.id, status: conversations.status })
-    .from(conversations)
-    .where(and(eq(conversations.workspaceId, ws), inArray(conversations.id, [...new Set(convOf.values())])));
-  const status = new Map(live.map((c) => [c.id, c.status]));
+  // One round trip: both kinds of reference, joined to the conversations that still exist.
+  const byMessage = tx
+    .select({ ref: messages.externalId, id: conversations.id, status: conversations.status })
+    .from(messages)
+    .innerJoin(conversations, and(eq(conversations.id, messages.conversationId), eq(conversations.workspaceId, ws)))
+    .where(and(eq(messages.workspaceId, ws), inArray(messages.externalId, ids)));
+  const byEmail = tx
+    .select({ ref: emails.providerMessageId, id: conversations.id, status: conversations.status })
+    .from(emails)
+    .innerJoin(conversations, and(eq(conversations.id, emails.conversationId), eq(conversations.workspaceId, ws)))
+    .where(and(eq(emails.workspaceId, ws), inArray(emails.providerMessageId, ids), isNotNull(emails.conversationId)));
+  const rows = await byMessage.unionAll(byEmail);
   for (const ref of ids) {
-    const conv = convOf.get(ref);
-    if (conv && status.has(conv)) return { id: conv, status: status.get(conv)! };
+    const hit = rows.find((r) => r.ref === ref);
+    if (hit) return { id: hit.id, status: hit.status };
   }
   return undefined;
 }

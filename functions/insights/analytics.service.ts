@@ -72,29 +72,8 @@ export function resolvePeriod(q: AnalyticsQuery, tz: string, now = new Date()): 
   return { period: { from, to, days, timezone } };
 }
 
-interface Row {
-  conversations: number;
-  messages: number;
-  resolved: number;
-  open: number;
-  series: Array<{ date: string; conversations: number; messages: number; resolved: number }> | string | null;
-  by_source: Record<string, number> | string | null;
-  by_status: Record<string, number> | string | null;
-  by_channel: Array<{ channel_id: string | null; name: string | null; type: string | null; conversations: number }> | string | null;
-  by_tag: Array<{ tag: string; conversations: number }> | string | null;
-  by_agent: Array<{ agent_id: string | null; name: string | null; conversations: number; resolved: number }> | string | null;
-  sentiment: Record<string, number> | string | null;
-  frt: number[] | string | null;
-  frt_n: number;
-  rt: number[] | string | null;
-  p_conversations: number;
-  p_messages: number;
-  p_resolved: number;
-  p_open: number;
-}
-
-/** json/json arrays come back parsed (Neon, PGlite) or as text (some drivers). */
-function parsed<T>(v: T | string | null): T | null {
+/** json comes back parsed (Neon, PGlite) or as text (some drivers). */
+function parsed<T>(v: T | string | null | undefined): T | null {
   if (v === null || v === undefined) return null;
   return typeof v === "string" ? (JSON.parse(v) as T) : v;
 }
@@ -111,77 +90,108 @@ function floats(v: number[] | string | null): Array<number | null> {
 
 const seconds = (v: number | null | undefined) => (v === null || v === undefined || Number.isNaN(v) ? null : Math.round(v));
 
-function fill<K extends string>(keys: readonly K[], got: Record<string, number> | null): Record<K, number> {
-  return Object.fromEntries(keys.map((k) => [k, Number(got?.[k] ?? 0)])) as Record<K, number>;
+function fill<K extends string>(keys: readonly K[], got: Map<string | null, number>): Record<K, number> {
+  return Object.fromEntries(keys.map((k) => [k, got.get(k) ?? 0])) as Record<K, number>;
 }
 
+interface Group {
+  dim: "status" | "day" | "source" | "channel" | "agent" | "sentiment" | "total";
+  cur: boolean | null;
+  key: string | null;
+  n: number;
+}
+
+interface Row {
+  conv: Group[] | string | null;
+  res: Group[] | string | null;
+  msg: Array<{ k: number; n: number }> | string | null;
+  by_tag: Array<{ tag: string; conversations: number }> | string | null;
+  agent_names: Record<string, string> | string | null;
+  channel_info: Record<string, { name: string; type: string }> | string | null;
+  frt: number[] | string | null;
+  frt_n: number;
+  rt: number[] | string | null;
+  p_conversations: number;
+  p_open: number;
+  p_resolved: number;
+  p_messages: number;
+}
+
+/**
+ * One statement: the period's conversations (index range on created_at) and those resolved in it
+ * (on resolved_at) read once each, every row given its day by a binary search of the days'
+ * boundary instants in the workspace's zone (width_bucket), every breakdown computed by one
+ * GROUPING SETS aggregate; messages per day from the (workspace_id, created_at) index alone; the
+ * previous period's totals as index-only counts.
+ */
 function statement(ws: string, tz: string, p: Period, f: Pick<AnalyticsQuery, "channel_id" | "agent_id">): SQL {
   const filters = sql.join(
     [f.channel_id ? sql` and c.channel_id = ${f.channel_id}` : sql``, f.agent_id ? sql` and c.assignee_id = ${f.agent_id}` : sql``],
     sql``,
   );
   const filtered = Boolean(f.channel_id || f.agent_id);
-  // The instants where the period's first day, the day after its last, and the previous period begin, in tz.
+  const n = sql`${p.days}::int`;
+  // The instants where the previous period, the period, and the day after it begin, in tz.
+  const ps = sql`((${p.from}::date - ${n})::timestamp at time zone ${tz})`;
   const s = sql`(${p.from}::date::timestamp at time zone ${tz})`;
   const e = sql`((${p.to}::date + 1)::timestamp at time zone ${tz})`;
-  const ps = sql`((${p.from}::date - ${p.days}::int)::timestamp at time zone ${tz})`;
-  const messagesIn = (lo: SQL, hi: SQL) =>
+  const bounds = sql`(select t from b)`;
+  const messages = (lo: SQL, hi: SQL) =>
     filtered
       ? sql`from messages m join conversations c on c.id = m.conversation_id and c.workspace_id = ${ws}${filters} where m.workspace_id = ${ws} and m.created_at >= ${lo} and m.created_at < ${hi}`
       : sql`from messages m where m.workspace_id = ${ws} and m.created_at >= ${lo} and m.created_at < ${hi}`;
+  const label = (cols: string[]) =>
+    sql.raw(`case ${cols.map((c) => `when grouping(${c.split(":")[0]}) = 0 then '${c.split(":")[1]}'`).join(" ")} else 'total' end`);
   const open = sql.raw(OPEN_STATUSES.map((x) => `'${x}'`).join(", "));
   return sql`
-    with conv as materialized (
-      select c.id, c.created_at, c.status, c.source, c.channel_id, c.assignee_id, c.first_response_at,
-             c.summary->>'sentiment' as sentiment, (c.created_at at time zone ${tz})::date as d
+    with b as materialized (
+      select array_agg(((${p.from}::date + i)::timestamp at time zone ${tz}) order by i) as t from generate_series(0, ${n}) i
+    ),
+    conv as materialized (
+      select width_bucket(c.created_at, ${bounds}) as k, c.id, c.status, c.source, c.channel_id, c.assignee_id,
+             c.summary->>'sentiment' as sentiment, extract(epoch from c.first_response_at - c.created_at)::float8 as frt
       from conversations c
       where c.workspace_id = ${ws} and c.created_at >= ${s} and c.created_at < ${e}${filters}
     ),
     res as materialized (
-      select c.assignee_id, c.created_at, c.resolved_at, (c.resolved_at at time zone ${tz})::date as d
+      select width_bucket(c.resolved_at, ${bounds}) as k, c.assignee_id, extract(epoch from c.resolved_at - c.created_at)::float8 as rt
       from conversations c
       where c.workspace_id = ${ws} and c.resolved_at >= ${s} and c.resolved_at < ${e}${filters}
     ),
-    msg as materialized (
-      select (m.created_at at time zone ${tz})::date as d, count(*)::int as n ${messagesIn(s, e)} group by 1
+    cg as (
+      select ${label(["status:status", "k:day", "source:source", "channel_id:channel", "assignee_id:agent", "sentiment:sentiment"])} as dim,
+             true as cur, coalesce(status, k::text, source, channel_id, assignee_id, sentiment) as key, count(*)::int as n
+      from conv
+      group by grouping sets ((status), (k), (source), (channel_id), (assignee_id), (sentiment))
     ),
-    days as (select generate_series(${p.from}::date, ${p.to}::date, interval '1 day')::date as d)
+    rg as (
+      select ${label(["k:day", "assignee_id:agent"])} as dim, true as cur, coalesce(k::text, assignee_id) as key, count(*)::int as n
+      from res
+      group by grouping sets ((), (k), (assignee_id))
+    ),
+    mg as (select width_bucket(m.created_at, ${bounds}) as k, count(*)::int as n ${messages(s, e)} group by 1)
     select
-      (select count(*) from conv)::int as conversations,
-      (select coalesce(sum(n), 0) from msg)::int as messages,
-      (select count(*) from res)::int as resolved,
-      (select count(*) from conv where status in (${open}))::int as open,
-      (select json_agg(json_build_object('date', to_char(days.d, 'YYYY-MM-DD'), 'conversations', coalesce(cc.n, 0), 'messages', coalesce(mm.n, 0), 'resolved', coalesce(rr.n, 0)) order by days.d)
-         from days
-         left join (select d, count(*)::int as n from conv group by d) cc on cc.d = days.d
-         left join msg mm on mm.d = days.d
-         left join (select d, count(*)::int as n from res group by d) rr on rr.d = days.d) as series,
-      (select json_object_agg(source, n) from (select source, count(*)::int as n from conv group by source) x) as by_source,
-      (select json_object_agg(status, n) from (select status, count(*)::int as n from conv group by status) x) as by_status,
-      (select json_agg(json_build_object('channel_id', x.channel_id, 'name', ch.name, 'type', ch.type, 'conversations', x.n) order by x.n desc, x.channel_id nulls last)
-         from (select channel_id, count(*)::int as n from conv group by channel_id) x
-         left join channels ch on ch.id = x.channel_id and ch.workspace_id = ${ws}) as by_channel,
+      (select json_agg(cg) from cg) as conv,
+      (select json_agg(rg) from rg) as res,
+      (select json_agg(mg) from mg) as msg,
       (select json_agg(json_build_object('tag', t.name, 'conversations', x.n) order by x.n desc, t.name)
          from (select ct.tag_id, count(*)::int as n from conv join conversation_tags ct on ct.conversation_id = conv.id
                group by ct.tag_id order by n desc, ct.tag_id limit ${TOP_TAGS}) x
          join tags t on t.id = x.tag_id and t.workspace_id = ${ws}) as by_tag,
-      (select json_agg(json_build_object('agent_id', k.assignee_id, 'name', a.name, 'conversations', coalesce(cv.n, 0), 'resolved', coalesce(rv.n, 0))
-                       order by coalesce(cv.n, 0) desc, coalesce(rv.n, 0) desc, k.assignee_id nulls last)
-         from (select assignee_id from conv union select assignee_id from res) k
-         left join (select assignee_id, count(*)::int as n from conv group by assignee_id) cv on cv.assignee_id is not distinct from k.assignee_id
-         left join (select assignee_id, count(*)::int as n from res group by assignee_id) rv on rv.assignee_id is not distinct from k.assignee_id
-         left join agents a on a.id = k.assignee_id and a.workspace_id = ${ws}) as by_agent,
-      (select json_object_agg(coalesce(sentiment, 'none'), n) from (select sentiment, count(*)::int as n from conv group by sentiment) x) as sentiment,
-      (select percentile_cont(array[0.5, 0.9]) within group (order by extract(epoch from first_response_at - created_at)::float8)
-         from conv where first_response_at is not null) as frt,
-      (select count(*) from conv where first_response_at is not null)::int as frt_n,
-      (select percentile_cont(array[0.5, 0.9]) within group (order by extract(epoch from resolved_at - created_at)::float8) from res) as rt,
+      (select json_object_agg(a.id, a.name) from agents a where a.workspace_id = ${ws}) as agent_names,
+      (select json_object_agg(ch.id, json_build_object('name', ch.name, 'type', ch.type)) from channels ch where ch.workspace_id = ${ws}) as channel_info,
+      (select percentile_cont(array[0.5, 0.9]) within group (order by frt) from conv where frt is not null) as frt,
+      (select count(*) from conv where frt is not null)::int as frt_n,
+      (select percentile_cont(array[0.5, 0.9]) within group (order by rt) from res) as rt,
       (select count(*) from conversations c where c.workspace_id = ${ws} and c.created_at >= ${ps} and c.created_at < ${s}${filters})::int as p_conversations,
       (select count(*) from conversations c where c.workspace_id = ${ws} and c.created_at >= ${ps} and c.created_at < ${s}${filters} and c.status in (${open}))::int as p_open,
       (select count(*) from conversations c where c.workspace_id = ${ws} and c.resolved_at >= ${ps} and c.resolved_at < ${s}${filters})::int as p_resolved,
-      (select count(*) ${messagesIn(ps, s)})::int as p_messages
+      (select count(*) ${messages(ps, s)})::int as p_messages
   `;
 }
+
+const byCountThenId = <T extends { id: string | null; n: number }>(a: T, b: T) =>
+  b.n - a.n || (a.id === null ? 1 : b.id === null ? -1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
 export async function analytics(db: Db, workspaceId: string, period: Period, f: Pick<AnalyticsQuery, "channel_id" | "agent_id">) {
   let row: Row | undefined;
@@ -195,24 +205,57 @@ export async function analytics(db: Db, workspaceId: string, period: Period, f: 
     row = rowsOf<Row>(await db.execute(statement(workspaceId, tz, period, f)))[0];
   }
   const r = row!;
+  const n = period.days;
+  const conv = parsed(r.conv) ?? [];
+  const res = parsed(r.res) ?? [];
+  const msg = parsed(r.msg) ?? [];
+  const names = parsed(r.agent_names) ?? {};
+  const chans = parsed(r.channel_info) ?? {};
+  const pick = (groups: Group[], dim: Group["dim"], cur: boolean | null) => {
+    const m = new Map<string | null, number>();
+    for (const g of groups) if (g.dim === dim && (cur === null || g.cur === cur)) m.set(g.key, (m.get(g.key) ?? 0) + Number(g.n));
+    return m;
+  };
+  const sum = (m: Map<string | null, number>, keys?: readonly string[]) => [...m].reduce((acc, [k, v]) => acc + (!keys || (k !== null && keys.includes(k)) ? v : 0), 0);
+  const statusNow = pick(conv, "status", true);
+  const convDays = pick(conv, "day", null);
+  const resDays = pick(res, "day", null);
+  const msgDays = new Map(msg.map((m) => [Number(m.k), Number(m.n)]));
+  const resolvedTotal = (cur: boolean) => sum(pick(res, "total", cur));
+  const messagesIn = (lo: number, hi: number) => [...msgDays].reduce((acc, [k, v]) => acc + (k >= lo && k <= hi ? v : 0), 0);
+
+  const series = Array.from({ length: n }, (_, i) => {
+    const k = String(i + 1);
+    return { date: addDays(period.from, i), conversations: convDays.get(k) ?? 0, messages: msgDays.get(i + 1) ?? 0, resolved: resDays.get(k) ?? 0 };
+  });
+  const byChannel = [...pick(conv, "channel", true)]
+    .map(([id, count]) => ({ id, n: count }))
+    .sort(byCountThenId)
+    .map(({ id, n: count }) => ({ channel_id: id, name: id ? (chans[id]?.name ?? null) : null, type: id ? (chans[id]?.type ?? null) : null, conversations: count }));
+  const agentConv = pick(conv, "agent", true);
+  const agentRes = pick(res, "agent", true);
+  const byAgent = [...new Set([...agentConv.keys(), ...agentRes.keys()])]
+    .map((id) => ({ id, n: agentConv.get(id) ?? 0, resolved: agentRes.get(id) ?? 0 }))
+    .sort((a, b) => b.n - a.n || b.resolved - a.resolved || byCountThenId(a, b))
+    .map((a) => ({ agent_id: a.id, name: a.id ? (names[a.id] ?? null) : null, conversations: a.n, resolved: a.resolved }));
+  const sentiment = pick(conv, "sentiment", true);
   const [frtMedian, frtP90] = floats(r.frt);
   const [rtMedian, rtP90] = floats(r.rt);
-  const previousTo = addDays(period.from, -1);
   return {
-    period: { from: period.from, to: period.to, days: period.days, timezone: tz },
-    totals: { conversations: Number(r.conversations), messages: Number(r.messages), resolved: Number(r.resolved), open: Number(r.open) },
-    series: parsed(r.series) ?? [],
-    by_channel: parsed(r.by_channel) ?? [],
-    by_source: fill(CONVERSATION_SOURCES, parsed(r.by_source)),
-    by_status: fill(CONVERSATION_STATUSES, parsed(r.by_status)),
+    period: { from: period.from, to: period.to, days: n, timezone: tz },
+    totals: { conversations: sum(statusNow), messages: messagesIn(1, n), resolved: resolvedTotal(true), open: sum(statusNow, OPEN_STATUSES) },
+    series,
+    by_channel: byChannel,
+    by_source: fill(CONVERSATION_SOURCES, pick(conv, "source", true)),
+    by_status: fill(CONVERSATION_STATUSES, statusNow),
     by_tag: parsed(r.by_tag) ?? [],
-    by_agent: parsed(r.by_agent) ?? [],
+    by_agent: byAgent,
     first_response_time: { median_seconds: seconds(frtMedian), p90_seconds: seconds(frtP90), conversations: Number(r.frt_n) },
-    resolution_time: { median_seconds: seconds(rtMedian), p90_seconds: seconds(rtP90), conversations: Number(r.resolved) },
-    sentiment: fill([...SENTIMENTS, "none"] as const, parsed(r.sentiment)),
+    resolution_time: { median_seconds: seconds(rtMedian), p90_seconds: seconds(rtP90), conversations: resolvedTotal(true) },
+    sentiment: { ...fill(SENTIMENTS, sentiment), none: sentiment.get(null) ?? 0 },
     previous_period: {
-      from: addDays(period.from, -period.days),
-      to: previousTo,
+      from: addDays(period.from, -n),
+      to: addDays(period.from, -1),
       conversations: Number(r.p_conversations),
       messages: Number(r.p_messages),
       resolved: Number(r.p_resolved),

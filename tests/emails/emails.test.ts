@@ -181,4 +181,3 @@ describe("security", () => {
   });
 });
 
-export type { Harness };

@@ -1,4 +1,8 @@
 import { describe, expect, it } from "vitest";
+import { eq } from "drizzle-orm";
+import { sha256Hex } from "../../lib/ids";
+import { DependencyError } from "../../lib/errors";
+import { conversations } from "../../schema";
 import { createHarness, expectError, unique } from "../support/harness";
 import { addMember } from "./helpers";
 
@@ -93,5 +97,53 @@ describe("Idempotency-Key on POST", () => {
     const a = await h.call("PATCH", "/v1/settings/workspace", { token: t.token, headers: { "idempotency-key": key }, body: { name: "P1" } });
     const b = await h.call("PATCH", "/v1/settings/workspace", { token: t.token, headers: { "idempotency-key": key }, body: { name: "P2" } });
     expect([a.body.name, b.body.name]).toEqual(["P1", "P2"]);
+  });
+  it("keeps nothing readable in Redis: no new API key, token or request body in the kept entry", async () => {
+    const t = await h.signUp();
+    const key = unique("idem");
+    const first = await h.call("POST", "/v1/api-keys", { token: t.token, headers: { "idempotency-key": key }, body: { name: "very-secret-name" } });
+    expect(first.status).toBe(201);
+    const raw = (await h.services.kv.get(`idem:${t.workspaceId}:${await sha256Hex(key)}`))!;
+    expect(raw).toBeTruthy();
+    expect(raw).not.toContain(first.body.key);
+    expect(raw).not.toContain(first.body.key.slice(3, 20));
+    expect(raw).not.toContain("very-secret-name");
+    expect(raw).not.toContain(first.body.id);
+    // The fingerprint is keyed: a plain SHA-256 of the request cannot be matched against it.
+    expect(raw).not.toContain(await sha256Hex(`POST /v1/api-keys\napplication/json\n${t.agentId}\n${JSON.stringify({ name: "very-secret-name" })}`));
+    // Still replayed, secret included, to the caller who holds the key.
+    const again = await h.call("POST", "/v1/api-keys", { token: t.token, headers: { "idempotency-key": key }, body: { name: "very-secret-name" } });
+    expect(again.headers.get("idempotent-replayed")).toBe("true");
+    expect(again.body.key).toBe(first.body.key);
+    // Sign-in tokens likewise.
+    const loginKey = unique("idem");
+    const login = await h.call("POST", "/v1/auth/login", { headers: { "idempotency-key": loginKey }, body: { email: t.email, password: t.password } });
+    expect(login.status).toBe(200);
+    const kept = (await h.services.kv.get(`idem:anon:local:${await sha256Hex(loginKey)}`)) ?? "";
+    expect(kept).toContain("sealed");
+    expect(kept).not.toContain(login.body.access_token);
+    expect(kept).not.toContain(t.password);
+  });
+
+  it("when Redis fails after the work is done, answers the real result, and a retry does not run it twice", async () => {
+    const t = await h.signUp();
+    const key = unique("idem");
+    const kv = h.services.kv;
+    const realSet = kv.set.bind(kv);
+    let sets = 0;
+    // The claim goes through; keeping the response fails (Redis gone mid-request).
+    (kv as { set: typeof kv.set }).set = async (k, v, o) => {
+      if (k.startsWith("idem:") && ++sets === 2) throw new DependencyError("redis: connection reset");
+      return realSet(k, v, o);
+    };
+    try {
+      const r = await h.call("POST", "/v1/conversations", { token: t.token, headers: { "idempotency-key": key }, body: { title: "once", source: "api" } });
+      expect(r.status, r.text).toBe(201);
+      const retry = await h.call("POST", "/v1/conversations", { token: t.token, headers: { "idempotency-key": key }, body: { title: "once", source: "api" } });
+      expectError(retry, 409, "conflict");
+    } finally {
+      (kv as { set: typeof kv.set }).set = realSet;
+    }
+    expect(await h.services.db.select().from(conversations).where(eq(conversations.workspaceId, t.workspaceId))).toHaveLength(1);
   });
 });

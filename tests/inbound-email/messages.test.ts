@@ -148,6 +148,7 @@ describe("contacts, conversations and content", () => {
     const [contact] = await h.services.db.select().from(contacts).where(eq(contacts.id, conv!.contactId!));
     expect(contact).toMatchObject({ email: from, name: "Alice Customer", workspaceId: a.workspaceId });
     expect(msg!.senderId).toBe(contact!.id);
+    expect(contact!.lastSeenAt).toBeInstanceOf(Date);
 
     const recorded = await h.services.db.select({ type: events.type, entityId: events.entityId }).from(events).where(eq(events.workspaceId, a.workspaceId));
     expect(recorded).toEqual(
