@@ -109,7 +109,7 @@ export const Action = z
     description: [
       "What the automation does, in order. `add_tag`/`remove_tag` `{tag}` (on contact.created: the contact, else the conversation);",
       "`assign` `{agent_id}`; `set_status` `{status}`; `send_message` `{content}` (an agent-style message from the automation, delivered on email and WhatsApp conversations like an agent's);",
-      "`send_email` `{template_id}` (to the event's contact); `summarize` (requests an AI summary); `webhook` `{url}` (one signed Standard Webhooks POST of the event, see the create operation).",
+      "`send_email` `{template_id}` (an email reminder template without `{{variables.x}}`, rendered for the event's contact and sent to its address from the conversation's email channel, else the workspace's default; a contact without an email address fails the run); `summarize` (requests an AI summary); `webhook` `{url}` (one signed Standard Webhooks POST of the event, see the create operation).",
     ].join(" "),
     example: { type: "add_tag", tag: "refund" },
   });

@@ -11,6 +11,7 @@ import { offsetOf, type Page } from "../../lib/pagination";
 import type { Services } from "../../lib/services";
 import { newWebhookSecret } from "../../lib/webhooks";
 import { agents, reminderTemplates } from "../../schema";
+import { customVariables } from "../email/reminder-render";
 import { type AutomationAction, type AutomationCondition, automationRuns, automations } from "../../schema/events";
 
 export type AutomationRow = typeof automations.$inferSelect;
@@ -74,19 +75,21 @@ async function checkRule(db: Db, allowPrivate: boolean, workspaceId: string, rul
       : [],
     templateIds.length
       ? db
-          .select({ id: reminderTemplates.id, channel: reminderTemplates.channel })
+          .select({ id: reminderTemplates.id, channel: reminderTemplates.channel, subject: reminderTemplates.subject, body: reminderTemplates.body })
           .from(reminderTemplates)
           .where(and(eq(reminderTemplates.workspaceId, workspaceId), inArray(reminderTemplates.id, templateIds)))
       : [],
   ]);
   const knownAgents = new Set(agentRows.map((r) => r.id));
-  const templates = new Map(templateRows.map((r) => [r.id, r.channel]));
+  const templates = new Map(templateRows.map((r) => [r.id, r]));
   for (const [i, a] of rule.actions.entries()) {
     if (a.type === "assign" && a.agent_id && !knownAgents.has(a.agent_id)) add(`actions.${i}.agent_id`, "No such agent in your workspace.");
     if (a.type === "send_email") {
-      const channel = templates.get(a.template_id);
-      if (!channel) add(`actions.${i}.template_id`, "No such template in your workspace.");
-      else if (channel !== "email") add(`actions.${i}.template_id`, "Must be an email template.");
+      const tpl = templates.get(a.template_id);
+      const custom = tpl ? customVariables(tpl.subject, tpl.body) : [];
+      if (!tpl) add(`actions.${i}.template_id`, "No such template in your workspace.");
+      else if (tpl.channel !== "email") add(`actions.${i}.template_id`, "Must be an email template.");
+      else if (custom.length) add(`actions.${i}.template_id`, `The template uses ${custom.map((v) => `{{variables.${v}}}`).join(", ")}: automations have no variables to give.`);
     }
     if (a.type === "webhook") {
       try {

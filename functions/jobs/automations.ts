@@ -16,14 +16,17 @@ import { ApiError, DependencyError, describeError, isDependencyFailure } from ".
 import { afterCommit, runAtDepth } from "../../lib/events";
 import { newId } from "../../lib/ids";
 import { createJobApp, type JobMeta } from "../../lib/jobs";
+import { publishDelivery } from "../../lib/delivery/publish";
+import { queueEmail } from "../../lib/email";
 import { postOutbound } from "../../lib/outbound";
 import { signedHeaders } from "../../lib/webhooks";
-import { messages } from "../../schema";
+import { channels, contacts, messages, reminderTemplates } from "../../schema";
 import { type AutomationAction, type AutomationActionResult, automationRuns, automations } from "../../schema/events";
 import { sendMessage } from "../conversations/messages.service";
 import { findConversation, updateConversation } from "../conversations/service";
 import { insertSummaryRequest, publishSummary } from "../conversations/summaries.service";
 import { prepareSend } from "../conversations/whatsapp";
+import { renderEmail } from "../email/reminder-render";
 import { addEntityTag, removeEntityTag } from "../tags/service";
 
 export const AutomationPayload = z.object({
@@ -120,8 +123,56 @@ async function perform(ctx: RunContext, action: AutomationAction, index: number)
       ctx.later.push(() => publishSummary(db, queue, s));
       return `requested ${s.id}`;
     }
-    case "send_email":
-      throw new ActionFailed("email sending unavailable");
+    case "send_email": {
+      const contactId = idOf(ctx.data.contact);
+      const [contact] = contactId
+        ? await tx
+            .select({ id: contacts.id, name: contacts.name, email: contacts.email })
+            .from(contacts)
+            .where(and(eq(contacts.workspaceId, ws), eq(contacts.id, contactId)))
+            .limit(1)
+        : [];
+      if (!contact) throw new ActionFailed("the event concerns no contact to email");
+      if (!contact.email) throw new ActionFailed(`the contact ${contact.id} has no email address`);
+      const [tpl] = await tx
+        .select()
+        .from(reminderTemplates)
+        .where(and(eq(reminderTemplates.workspaceId, ws), eq(reminderTemplates.id, action.template_id)))
+        .limit(1);
+      if (tpl?.channel !== "email") throw new ActionFailed("the email template no longer exists");
+      const rendered = renderEmail(tpl, { contact: { name: contact.name, email: contact.email }, eventAt: null, variables: {} });
+      if (!rendered.subject) throw new ActionFailed("the template renders an empty subject");
+      // The conversation's own email channel when it has one, else the workspace's default.
+      const conv = ctx.data.conversation as { id?: string; channel_id?: string | null } | undefined;
+      let channelId: string | null = null;
+      if (conv?.channel_id) {
+        const [ch] = await tx
+          .select({ type: channels.type })
+          .from(channels)
+          .where(and(eq(channels.workspaceId, ws), eq(channels.id, conv.channel_id)))
+          .limit(1);
+        if (ch?.type === "email") channelId = conv.channel_id;
+      }
+      // Published by the run once it has committed (not if a later action undoes it).
+      const email = await queueEmail(tx, {
+        workspaceId: ws,
+        to: [contact.email],
+        subject: rendered.subject,
+        text: rendered.text,
+        html: rendered.html,
+        channelId,
+        contactId: contact.id,
+        conversationId: conv?.id ?? null,
+        templateId: tpl.id,
+      });
+      const { queue } = ctx.meta.services;
+      ctx.later.push(() =>
+        publishDelivery(queue, { workspace_id: ws, email_id: email.id }).catch((err) => {
+          console.warn(JSON.stringify({ msg: "delivery not published; the sweep will send it", email_id: email.id, error: describeError(err) }));
+        }),
+      );
+      return `queued ${email.id} to ${contact.email}`;
+    }
     case "webhook": {
       if (!automation.webhookSecret) throw new ActionFailed("the automation has no webhook signing secret");
       // The same id on every attempt, so a receiver can drop a repeat.

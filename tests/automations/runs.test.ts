@@ -10,7 +10,7 @@ import { MAX_AUTOMATION_DEPTH } from "../../lib/event-dispatch";
 import { newId } from "../../lib/ids";
 import { listOf } from "../../lib/openapi";
 import { newWebhookSecret } from "../../lib/webhooks";
-import { agents, conversations, events, messages, reminderTemplates, summaries } from "../../schema";
+import { agents, conversations, emails, events, messages, reminderTemplates, summaries } from "../../schema";
 import { automationRuns, automations } from "../../schema/events";
 import { settle, startReceiver } from "../events/helpers";
 import { delivery, eventually, toRequest, uid } from "../jobs/helpers";
@@ -263,15 +263,35 @@ describe("automations run on events", () => {
     expect(got.tags).toEqual(["unhappy"]);
   });
 
-  it("send_email fails its run clearly while email sending is unavailable", async () => {
+  it("send_email queues the template, rendered for the event's contact, and it is sent; a contact without email fails the run", async () => {
     const t = await h.signUp();
+    const address = `${uid("support")}@mg.acme.example`;
+    const ch = await h.call("POST", "/v1/channels", { token: t.token, body: { type: "email", name: "Support", config: { address, from_name: "Acme Support" } } });
+    expect(ch.status, ch.text).toBe(201);
     const tpl = newId("rtpl");
-    await h.services.db.insert(reminderTemplates).values({ id: tpl, workspaceId: t.workspaceId, name: "Welcome", channel: "email", subject: "Hi", body: "Hello" });
-    const a = await automation(t, { event: "conversation.created", actions: [{ type: "send_email", template_id: tpl }] });
-    await conversation(t);
+    await h.services.db.insert(reminderTemplates).values({ id: tpl, workspaceId: t.workspaceId, name: "Welcome", channel: "email", subject: "Welcome, {{contact.name}}", body: "Hello {{contact.name}}, thanks for writing." });
+    const withVars = newId("rtpl");
+    await h.services.db.insert(reminderTemplates).values({ id: withVars, workspaceId: t.workspaceId, name: "Order", channel: "email", subject: "Order {{variables.order}}", body: "x" });
+    const refused = await h.call("POST", "/v1/automations", { token: t.token, body: { name: "vars", event: "contact.created", actions: [{ type: "send_email", template_id: withVars }] } });
+    expect(refused.status, refused.text).toBe(422);
+    expect(refused.body.error.details.fields["actions.0.template_id"][0]).toContain("{{variables.order}}");
+
+    const a = await automation(t, { event: "contact.created", actions: [{ type: "send_email", template_id: tpl }] });
+    const ada = await h.call("POST", "/v1/contacts", { token: t.token, body: { name: "Ada", email: "ada@customer.example" } });
+    const phoneOnly = await h.call("POST", "/v1/contacts", { token: t.token, body: { name: "Bob", phone: "+14155550100" } });
+    expect(ada.status, ada.text).toBe(201);
+    expect(phoneOnly.status, phoneOnly.text).toBe(201);
     await settle(h, t.workspaceId);
-    const [run] = await runs(t, a.id);
-    expect(run).toMatchObject({ status: "failed", results: [{ type: "send_email", status: "failed", error: "email sending unavailable" }] });
+    const sent = await eventually(async () => {
+      const [e] = await h.services.db.select().from(emails).where(eq(emails.workspaceId, t.workspaceId));
+      return e?.status === "sent" ? e : undefined;
+    });
+    expect(sent).toMatchObject({ to: ["ada@customer.example"], subject: "Welcome, Ada", text: "Hello Ada, thanks for writing.", contactId: ada.body.id, templateId: tpl, channelId: ch.body.id });
+    const log = await runs(t, a.id);
+    expect(log.map((r) => r.status).sort()).toEqual(["failed", "succeeded"]);
+    expect(log.find((r) => r.status === "succeeded")!.results[0]!.detail).toBe(`queued ${sent.id} to ada@customer.example`);
+    expect(log.find((r) => r.status === "failed")!.error).toContain("has no email address");
+    expect(await h.services.db.select().from(emails).where(eq(emails.workspaceId, t.workspaceId))).toHaveLength(1);
   });
 });
 
