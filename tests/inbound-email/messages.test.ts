@@ -379,6 +379,18 @@ describe("attachments", () => {
     expect(r2.body.skipped_attachments).toEqual([]);
   });
 
+  it("reads attachment-N parts even without attachment-count", async () => {
+    const ch = await addEmailChannel(h, a);
+    const sig = await mailgunSignature(platformKey(h));
+    const form = new FormData();
+    for (const [k, v] of Object.entries({ ...replyForward({ recipient: ch.address, from: customer(), messageId: mid() }), ...sig })) form.append(k, v);
+    form.append("attachment-1", new File(["one"], "one.txt", { type: "text/plain" }));
+    form.append("attachment-2", new File(["two"], "two.txt", { type: "text/plain" }));
+    const r = await h.call("POST", "/inbound/mailgun/messages", { raw: form });
+    expect(r.status, r.text).toBe(200);
+    expect(r.body.attachment_ids).toHaveLength(2);
+  });
+
   it("a redelivery with attachments stores no second copy", async () => {
     const ch = await addEmailChannel(h, a);
     const id = mid();
