@@ -1,12 +1,21 @@
 // Sends claimed reminders (status `sending`) inside the claimer's transaction: renders each with
 // its template, contact and workspace zone, hands it to the channel's delivery (an email queued
-// for Mailgun, or a WhatsApp message queued for the Graph API), and marks it sent or failed.
+// for Mailgun, or a WhatsApp message queued for the Graph API, both sent by the deliveries job
+// after the commit), and marks it sent or failed. If that delivery later fails for good, the
+// deliveries job moves the reminder to failed with the delivery's error (lib/delivery/outcome.ts).
 // Either everything of a batch commits (reminders sent, emails/messages queued) or nothing does
 // and the reminders are scheduled again.
-import { inArray, sql } from "drizzle-orm";
+import { and, asc, desc, eq, inArray, ne, sql } from "drizzle-orm";
 import type { Db, Tx } from "../../lib/db";
+import { deliverAfterCommit } from "../../lib/delivery/publish";
+import { queueEmail } from "../../lib/email";
+import { ApiError } from "../../lib/errors";
 import type { Services } from "../../lib/services";
-import { channels, contacts, reminders, reminderTemplates, workspaces } from "../../schema";
+import { waIdOf } from "../../lib/whatsapp";
+import { channels, contacts, conversations, reminders, reminderTemplates, workspaces } from "../../schema";
+import { insertConversation } from "../conversations/insert";
+import { sendMessage } from "../conversations/messages.service";
+import { templateContent } from "../conversations/whatsapp";
 import type { ReminderRow, ReminderTemplateRow } from "../../schema/reminders";
 import { parameters, type RenderValues, render, renderEmail } from "./reminder-render";
 
@@ -36,18 +45,91 @@ export class ReminderNotSendable extends Error {
   }
 }
 
-async function sendEmail(_tx: Tx, _services: Services, r: ReminderToSend): Promise<Outcome> {
+/** An email reminder becomes a queued email (reminder_id set), sent by the deliveries job after the commit. */
+async function sendEmail(tx: Tx, services: Services, r: ReminderToSend): Promise<Outcome> {
   if (!r.contact.email) throw new ReminderNotSendable("no_address", "The contact has no email address.");
-  renderEmail(r.template, r.values);
-  throw new ReminderNotSendable("email_unavailable", "Email delivery is not available on this server yet.");
+  const rendered = renderEmail(r.template, r.values);
+  try {
+    const email = await queueEmail(
+      tx,
+      {
+        workspaceId: r.reminder.workspaceId,
+        channelId: r.channel?.type === "email" ? r.channel.id : null,
+        contactId: r.contact.id,
+        reminderId: r.reminder.id,
+        templateId: r.template.id,
+        variables: r.reminder.variables,
+        to: [r.contact.email],
+        subject: rendered.subject || r.template.name,
+        text: rendered.text,
+        html: rendered.html,
+      },
+      services,
+    );
+    return { ok: true, emailId: email.id };
+  } catch (err) {
+    if (err instanceof ApiError && err.code === "validation_error") throw new ReminderNotSendable("no_channel", "The workspace has no active email channel to send from.");
+    throw err;
+  }
 }
 
-async function sendWhatsApp(_tx: Tx, _services: Services, r: ReminderToSend): Promise<Outcome> {
-  if (!r.contact.phone && typeof r.contact.attributes?.wa_id !== "string") throw new ReminderNotSendable("no_address", "The contact has no phone number (or WhatsApp id).");
-  render(r.template.body, r.values);
-  if (r.template.whatsappTemplate) parameters(r.template.body, r.values);
-  throw new ReminderNotSendable("whatsapp_unavailable", "WhatsApp delivery is not available on this server yet.");
+/** The WhatsApp channel a reminder goes out on: its own, else the workspace's oldest active one. */
+async function whatsappChannel(tx: Tx, r: ReminderToSend) {
+  if (r.channel) {
+    if (r.channel.type !== "whatsapp") throw new ReminderNotSendable("no_channel", "The reminder's channel is not a WhatsApp channel.");
+    const [ch] = await tx.select().from(channels).where(and(eq(channels.id, r.channel.id), eq(channels.workspaceId, r.reminder.workspaceId)));
+    if (ch) return ch;
+  }
+  const [ch] = await tx
+    .select()
+    .from(channels)
+    .where(and(eq(channels.workspaceId, r.reminder.workspaceId), eq(channels.type, "whatsapp"), eq(channels.status, "active")))
+    .orderBy(asc(channels.createdAt), asc(channels.id))
+    .limit(1);
+  if (!ch) throw new ReminderNotSendable("no_channel", "The workspace has no active WhatsApp channel.");
+  return ch;
 }
+
+/**
+ * A WhatsApp reminder becomes an agent message on the contact's latest open conversation on the
+ * channel (else a new one): the approved template with the body's values as its parameters when
+ * the reminder template names one, else the rendered text (which Graph refuses outside the
+ * 24-hour window: the reminder then fails with `outside_messaging_window`).
+ */
+async function sendWhatsApp(tx: Tx, services: Services, r: ReminderToSend): Promise<Outcome> {
+  const attrWaId = typeof r.contact.attributes?.wa_id === "string" ? waIdOf(r.contact.attributes.wa_id) : "";
+  const waId = attrWaId || (r.contact.phone ? waIdOf(r.contact.phone) : "");
+  if (!waId) throw new ReminderNotSendable("no_address", "The contact has no phone number (or WhatsApp id).");
+  const ch = await whatsappChannel(tx, r);
+  const ws = r.reminder.workspaceId;
+  const text = render(r.template.body, r.values);
+  const wt = r.template.whatsappTemplate;
+  const template = wt ? { name: wt.name, language: wt.language, ...(parameters(r.template.body, r.values).length ? { parameters: parameters(r.template.body, r.values) } : {}) } : undefined;
+  const [latest] = await tx
+    .select()
+    .from(conversations)
+    .where(and(eq(conversations.workspaceId, ws), eq(conversations.contactId, r.contact.id), eq(conversations.channelId, ch.id), ne(conversations.status, "closed")))
+    .orderBy(desc(sql`coalesce(${conversations.lastMessageAt}, ${conversations.createdAt})`), desc(conversations.id))
+    .limit(1);
+  const conv =
+    latest ??
+    (await insertConversation(
+      tx,
+      ws,
+      { title: `Reminder: ${r.template.name}`.slice(0, 200), source: "whatsapp", contactId: r.contact.id, channelId: ch.id, metadata: { whatsapp: { wa_id: waId, phone_number_id: ch.inboundKey } } },
+      REMINDER_ACTOR,
+    ));
+  const message = await sendMessage(
+    tx,
+    conv,
+    { content: template ? templateContent(template) : text, sender_type: "agent", metadata: { reminder_id: r.reminder.id, ...(template ? { whatsapp: { template } } : {}) } },
+    { actor: REMINDER_ACTOR },
+  );
+  deliverAfterCommit(services.queue, { workspace_id: ws, message_id: message.id });
+  return { ok: true, messageId: message.id, conversationId: conv.id };
+}
+
+const REMINDER_ACTOR = "reminders";
 
 export async function deliverReminders(tx: Tx, services: Services, claimed: ReminderRow[], by: "job" | "sweep"): Promise<{ sent: number; failed: number }> {
   if (!claimed.length) return { sent: 0, failed: 0 };

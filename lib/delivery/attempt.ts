@@ -49,8 +49,13 @@ export async function claimTarget(db: Database, kind: TargetKind, workspaceId: s
   });
 }
 
-/** Ends the attempt's lease inside the transaction that records its answer; false when the lease is no longer ours. */
-export async function settle(tx: Tx, id: string, attemptId: string, lastError: string | null = null): Promise<boolean> {
+/**
+ * Ends the attempt's lease inside the transaction that records its answer; false when the lease is
+ * no longer ours. Locks the target row first, then the lease, in the claim's order (no deadlock).
+ */
+export async function settle(tx: Tx, kind: TargetKind, id: string, attemptId: string, lastError: string | null = null): Promise<boolean> {
+  if (kind === "email") await tx.select({ id: emails.id }).from(emails).where(eq(emails.id, id)).for("update");
+  else await tx.select({ id: messages.id }).from(messages).where(eq(messages.id, id)).for("update");
   const [mine] = await tx
     .update(deliveryAttempts)
     .set({ claimedUntil: null, lastError: lastError?.slice(0, 2000) ?? null, updatedAt: new Date() })
@@ -60,6 +65,6 @@ export async function settle(tx: Tx, id: string, attemptId: string, lastError: s
 }
 
 /** Gives the lease back without an answer (the provider said "later", or the attempt failed before sending). */
-export async function release(db: Database, id: string, attemptId: string, reason: string): Promise<void> {
-  await db.transaction((tx) => settle(tx, id, attemptId, reason)).catch(() => undefined);
+export async function release(db: Database, kind: TargetKind, id: string, attemptId: string, reason: string): Promise<void> {
+  await db.transaction((tx) => settle(tx, kind, id, attemptId, reason)).catch(() => undefined);
 }

@@ -120,21 +120,21 @@ export async function deliverEmail(services: Services, workspaceId: string, emai
     e = row!;
     prepared = await prepareSend(services, e);
   } catch (err) {
-    await release(db, emailId, attemptId, err instanceof Error ? err.message : String(err));
+    await release(db, "email", emailId, attemptId, err instanceof Error ? err.message : String(err));
     throw err;
   }
   if ("error" in prepared) {
     const error = prepared.error;
-    return db.transaction(async (tx) => ((await settle(tx, emailId, attemptId, error.message)) ? emailFailed(tx, e, error) : { outcome: "superseded", email_id: emailId }));
+    return db.transaction(async (tx) => ((await settle(tx, "email", emailId, attemptId, error.message)) ? emailFailed(tx, e, error) : { outcome: "superseded", email_id: emailId }));
   }
   const outcome = await sendMailgun(prepared.account, prepared.message);
   if (outcome.kind === "retry") {
-    await release(db, emailId, attemptId, outcome.reason);
+    await release(db, "email", emailId, attemptId, outcome.reason);
     throw new DependencyError(`mailgun: ${outcome.reason}`);
   }
   return db.transaction(async (tx) => {
     // Recorded only while the lease is ours: an attempt that outlived it leaves the row to its successor.
-    if (!(await settle(tx, emailId, attemptId, outcome.kind === "sent" ? null : outcome.message))) return { outcome: "superseded", email_id: emailId };
+    if (!(await settle(tx, "email", emailId, attemptId, outcome.kind === "sent" ? null : outcome.message))) return { outcome: "superseded", email_id: emailId };
     const extra = claim.inDoubt ? { in_doubt_resend: true } : {};
     switch (outcome.kind) {
       case "sent": {

@@ -63,7 +63,7 @@ export async function deliverWhatsApp(services: Services, workspaceId: string, m
   if (!claim.ok) return { outcome: claim.reason === "not_queued" ? "skipped" : claim.reason, message_id: messageId, ...(claim.status ? { delivery_status: claim.status } : {}) };
   const { attemptId } = claim;
   const record = (fn: (tx: Tx) => Promise<Record<string, unknown>>, lastError: string | null = null) =>
-    db.transaction(async (tx) => ((await settle(tx, messageId, attemptId, lastError)) ? fn(tx) : { outcome: "superseded", message_id: messageId }));
+    db.transaction(async (tx) => ((await settle(tx, "message", messageId, attemptId, lastError)) ? fn(tx) : { outcome: "superseded", message_id: messageId }));
   const failWith = (m: MessageRow, code: string, message: string) => record((tx) => fail(tx, m, code, message), message);
 
   let m: MessageRow;
@@ -88,7 +88,7 @@ export async function deliverWhatsApp(services: Services, workspaceId: string, m
     d = { message: m, conversation: conversation!, channel };
     to = conversation ? await recipientOf(db, d) : undefined;
   } catch (err) {
-    await release(db, messageId, attemptId, err instanceof Error ? err.message : String(err));
+    await release(db, "message", messageId, attemptId, err instanceof Error ? err.message : String(err));
     throw err;
   }
   if (claim.inDoubt) {
@@ -127,7 +127,7 @@ export async function deliverWhatsApp(services: Services, workspaceId: string, m
       }, outcome.message);
     case "retry":
       // The job answers 5xx and QStash delivers it again later; the message stays queued.
-      await release(db, messageId, attemptId, outcome.reason);
+      await release(db, "message", messageId, attemptId, outcome.reason);
       throw new DependencyError(`whatsapp: ${outcome.reason}`);
   }
 }
