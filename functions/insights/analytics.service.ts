@@ -122,9 +122,9 @@ interface Row {
  * (on resolved_at) read once each, every row given its day by a binary search of the days'
  * boundary instants in the workspace's zone (width_bucket), every breakdown computed by one
  * GROUPING SETS aggregate; messages per day from the (workspace_id, created_at) index alone; the
- * previous period's totals as index-only counts.
+ * previous period's totals as index-only counts. Three statements, run at once.
  */
-function statement(ws: string, tz: string, p: Period, f: Pick<AnalyticsQuery, "channel_id" | "agent_id">): SQL {
+function statements(ws: string, tz: string, p: Period, f: Pick<AnalyticsQuery, "channel_id" | "agent_id">): SQL[] {
   const filters = sql.join(
     [f.channel_id ? sql` and c.channel_id = ${f.channel_id}` : sql``, f.agent_id ? sql` and c.assignee_id = ${f.agent_id}` : sql``],
     sql``,
@@ -143,10 +143,11 @@ function statement(ws: string, tz: string, p: Period, f: Pick<AnalyticsQuery, "c
   const label = (cols: string[]) =>
     sql.raw(`case ${cols.map((c) => `when grouping(${c.split(":")[0]}) = 0 then '${c.split(":")[1]}'`).join(" ")} else 'total' end`);
   const open = sql.raw(OPEN_STATUSES.map((x) => `'${x}'`).join(", "));
-  return sql`
-    with b as materialized (
+  const days = sql`b as materialized (
       select array_agg(((${p.from}::date + i)::timestamp at time zone ${tz}) order by i) as t from generate_series(0, ${n}) i
-    ),
+    )`;
+  const main = sql`
+    with ${days},
     conv as materialized (
       select width_bucket(c.created_at, ${bounds}) as k, c.id, c.status, c.source, c.channel_id, c.assignee_id,
              c.sentiment, extract(epoch from c.first_response_at - c.created_at)::float8 as frt
@@ -168,12 +169,10 @@ function statement(ws: string, tz: string, p: Period, f: Pick<AnalyticsQuery, "c
       select ${label(["k:day", "assignee_id:agent"])} as dim, true as cur, coalesce(k::text, assignee_id) as key, count(*)::int as n
       from res
       group by grouping sets ((), (k), (assignee_id))
-    ),
-    mg as (select width_bucket(m.created_at, ${bounds}) as k, count(*)::int as n ${messages(s, e)} group by 1)
+    )
     select
       (select json_agg(cg) from cg) as conv,
       (select json_agg(rg) from rg) as res,
-      (select json_agg(mg) from mg) as msg,
       (select json_agg(json_build_object('tag', t.name, 'conversations', x.n) order by x.n desc, t.name)
          from (select ct.tag_id, count(*)::int as n from conv join conversation_tags ct on ct.conversation_id = conv.id
                group by ct.tag_id order by n desc, ct.tag_id limit ${TOP_TAGS}) x
@@ -182,29 +181,41 @@ function statement(ws: string, tz: string, p: Period, f: Pick<AnalyticsQuery, "c
       (select json_object_agg(ch.id, json_build_object('name', ch.name, 'type', ch.type)) from channels ch where ch.workspace_id = ${ws}) as channel_info,
       (select percentile_cont(array[0.5, 0.9]) within group (order by frt) from conv where frt is not null) as frt,
       (select count(*) from conv where frt is not null)::int as frt_n,
-      (select percentile_cont(array[0.5, 0.9]) within group (order by rt) from res) as rt,
+      (select percentile_cont(array[0.5, 0.9]) within group (order by rt) from res) as rt
+  `;
+  // Messages per day (the bulk of the rows read) and the previous period's counts run beside it.
+  const perDay = sql`with ${days}, mg as (select width_bucket(m.created_at, ${bounds}) as k, count(*)::int as n ${messages(s, e)} group by 1)
+    select (select json_agg(mg) from mg) as msg`;
+  const previous = sql`
+    select
       (select count(*) from conversations c where c.workspace_id = ${ws} and c.created_at >= ${ps} and c.created_at < ${s}${filters})::int as p_conversations,
       (select count(*) from conversations c where c.workspace_id = ${ws} and c.created_at >= ${ps} and c.created_at < ${s}${filters} and c.status in (${open}))::int as p_open,
       (select count(*) from conversations c where c.workspace_id = ${ws} and c.resolved_at >= ${ps} and c.resolved_at < ${s}${filters})::int as p_resolved,
       (select count(*) ${messages(ps, s)})::int as p_messages
   `;
+  return [main, perDay, previous];
 }
 
 const byCountThenId = <T extends { id: string | null; n: number }>(a: T, b: T) =>
   b.n - a.n || (a.id === null ? 1 : b.id === null ? -1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
 export async function analytics(db: Db, workspaceId: string, period: Period, f: Pick<AnalyticsQuery, "channel_id" | "agent_id">) {
-  let row: Row | undefined;
+  // Three independent statements at once (each its own round trip and, on a Pool, its own
+  // connection and database core): latency is the slowest of them, not their sum.
+  const run = async (zone: string) => {
+    const rows = await Promise.all(statements(workspaceId, zone, period, f).map(async (q) => rowsOf<Partial<Row>>(await db.execute(q))[0] ?? {}));
+    return Object.assign({}, ...rows) as Row;
+  };
   let tz = period.timezone;
+  let r: Row;
   try {
-    row = rowsOf<Row>(await db.execute(statement(workspaceId, tz, period, f)))[0];
+    r = await run(tz);
   } catch (err) {
     // A zone the database does not know (its tz data older than the runtime's): report in UTC.
     if (!dataException(err) || tz === "UTC") throw err;
     tz = "UTC";
-    row = rowsOf<Row>(await db.execute(statement(workspaceId, tz, period, f)))[0];
+    r = await run(tz);
   }
-  const r = row!;
   const n = period.days;
   const conv = parsed(r.conv) ?? [];
   const res = parsed(r.res) ?? [];
