@@ -38,6 +38,8 @@ export const conversations = pgTable(
     assistantId: text("assistant_id"),
     metadata: jsonb("metadata").$type<Record<string, unknown>>().notNull().default({}),
     summary: jsonb("summary").$type<ConversationSummary>(),
+    /** The summary's sentiment, kept by PostgreSQL (analytics read it from an index). */
+    sentiment: text("sentiment").generatedAlwaysAs(sql`summary->>'sentiment'`),
     unreadCount: integer("unread_count").notNull().default(0),
     messageCount: integer("message_count").notNull().default(0),
     lastMessageAt: tstz("last_message_at"),
@@ -56,8 +58,9 @@ export const conversations = pgTable(
     index("conversations_workspace_last_message_idx").on(t.workspaceId, t.lastMessageAt.desc().nullsLast(), t.id.desc()),
     index("conversations_contact_idx").on(t.contactId),
     index("conversations_assignee_idx").on(t.workspaceId, t.assigneeId),
-    // Analytics: conversations resolved in a period.
-    index("conversations_workspace_resolved_idx").on(t.workspaceId, t.resolvedAt).where(sql`${t.resolvedAt} is not null`),
+    // Analytics: a period's conversations, and those resolved in it, read from the index alone.
+    index("conversations_analytics_created_idx").on(t.workspaceId, t.createdAt, t.status, t.source, t.channelId, t.assigneeId, t.firstResponseAt, t.sentiment, t.id),
+    index("conversations_analytics_resolved_idx").on(t.workspaceId, t.resolvedAt, t.createdAt, t.assigneeId, t.channelId).where(sql`${t.resolvedAt} is not null`),
   ],
 );
 

@@ -62,5 +62,10 @@ export const conversationTags = pgTable(
     tagId: tagRef(),
     createdAt: createdAt(),
   },
-  (t) => [primaryKey({ columns: [t.conversationId, t.tagId] }), index("conversation_tags_tag_idx").on(t.tagId, t.conversationId)],
+  (t) => [
+    primaryKey({ columns: [t.conversationId, t.tagId] }),
+    index("conversation_tags_tag_idx").on(t.tagId, t.conversationId),
+    // Analytics: a workspace's conversation tags without reading every workspace's.
+    index("conversation_tags_workspace_idx").on(t.workspaceId, t.conversationId, t.tagId),
+  ],
 );

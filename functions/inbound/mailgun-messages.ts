@@ -167,7 +167,10 @@ mailgunMessagesRouter.post("/inbound/mailgun/messages", async (c) => {
   const references = messageIds(header("references"));
 
   // Attachments: attachment-1 … attachment-N (N from attachment-count, bounded).
-  const count = Math.min(Number.parseInt(f.get("attachment-count") ?? "", 10) || 0, MAX_ATTACHMENTS);
+  // Without a usable attachment-count, the attachment-N file parts that are there.
+  const declared = Number.parseInt(f.get("attachment-count") ?? "", 10);
+  const given = Number.isFinite(declared) && declared >= 0 ? declared : [...f.files.keys()].filter((k) => /^attachment-\d+$/.test(k)).length;
+  const count = Math.min(given, MAX_ATTACHMENTS);
   const attachments: File[] = [];
   const notFiles: string[] = [];
   for (let i = 1; i <= Math.max(count, 0); i++) {
@@ -196,7 +199,7 @@ mailgunMessagesRouter.post("/inbound/mailgun/messages", async (c) => {
     ...(references.length ? { references } : {}),
     ...(f.get("stripped-signature") ? { signature: cleanText(f.get("stripped-signature"), 2000).trim() } : {}),
     ...(header("date") ? { date: cleanLine(header("date"), 200) } : {}),
-    ...(count > MAX_ATTACHMENTS ? { attachments_omitted: count - MAX_ATTACHMENTS } : {}),
+    ...(given > MAX_ATTACHMENTS ? { attachments_omitted: given - MAX_ATTACHMENTS } : {}),
   };
 
   const email: InboundEmail = {

@@ -12,6 +12,7 @@ export function bareMessageId(v: string | undefined | null): string | undefined 
 /** Every id in an In-Reply-To or References header, in order, without brackets (at most 50). */
 export function messageIds(header: string | undefined | null): string[] {
   if (!header) return [];
+  header = header.slice(-100_000); // References grow at the front; the newest ids are last
   const found = [...header.matchAll(/<([^<>\s]{1,998})>/g)].map((m) => m[1]!);
   // Some mailers leave the brackets out: then the header is a list of bare ids.
   const ids = found.length ? found : header.split(/[\s,]+/).filter((s) => s.includes("@"));
@@ -44,7 +45,7 @@ export function parseAddress(v: string | undefined | null): Address | undefined 
     const name = unquote(angle[1]!);
     return name ? { email, name } : { email };
   }
-  const first = s.split(/,(?=(?:[^"]*"[^"]*")*[^"]*$)/)[0]!.trim();
+  const first = splitOutsideQuotes(s)[0]!.trim();
   const comment = /^(\S+)\s*\((.*)\)$/.exec(first);
   const email = (comment ? comment[1]! : first).toLowerCase();
   if (!EMAIL_RE.test(email)) return undefined;
@@ -65,7 +66,7 @@ function unquote(s: string): string | undefined {
 export function parseAddressList(v: string | undefined | null): string[] {
   if (!v) return [];
   const out: string[] = [];
-  for (const part of v.slice(0, 20_000).split(/,(?=(?:[^"]*"[^"]*")*[^"]*$)/)) {
+  for (const part of splitOutsideQuotes(v.slice(0, 20_000)).slice(0, 500)) {
     const a = parseAddress(part);
     if (a && !out.includes(a.email)) out.push(a.email);
   }
@@ -94,33 +95,62 @@ export function parseHeaderList(v: string | undefined): Array<[string, string]> 
 
 // Where quoted history starts in a plain-text reply: "On <date>, <name> wrote:" (Gmail, Apple
 // Mail, Thunderbird; possibly wrapped over two lines), Outlook's separators, and "From: … Sent: …".
-const ATTRIBUTION = /^\s*On\b[^\n]{0,300}?(\n[^\n]{0,300}?)?\bwrote:\s*$/im;
-const SEPARATORS = [
-  /^\s*-{2,}\s*Original Message\s*-{2,}\s*$/im,
-  /^\s*_{10,}\s*$/m,
-  /^\s*-{2,}\s*Forwarded message\s*-{2,}\s*$/im,
-  /^\s*From:\s.*\n\s*(Sent|Date):\s/im,
-];
+// Each pattern looks at one line (or two) and never lets whitespace run across lines: a body is
+// whatever a sender wrote, and a pattern that backtracks over it would let one email burn seconds.
+const ATTRIBUTION_START = /^[ \t]*On\b/i;
+const WROTE_END = /\bwrote:[ \t]*$/i;
+const SEPARATOR_LINES = [/^[ \t]*-{2,}[ \t]*Original Message[ \t]*-{2,}[ \t]*$/i, /^[ \t]*_{10,}[ \t]*$/, /^[ \t]*-{2,}[ \t]*Forwarded message[ \t]*-{2,}[ \t]*$/i];
+const FROM_LINE = /^[ \t]*From:[ \t]/i;
+const SENT_LINE = /^[ \t]*(Sent|Date):[ \t]/i;
+/** Only this much of a body is searched for where its new part ends. */
+const MAX_SCAN = 200_000;
+
+/** The index of the first line where quoted history starts, or lines.length. */
+function historyStart(lines: string[]): number {
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    if (line.length <= 1000 && ATTRIBUTION_START.test(line)) {
+      if (WROTE_END.test(line)) return i;
+      const next = lines[i + 1];
+      if (next !== undefined && next.length <= 1000 && WROTE_END.test(next)) return i;
+    }
+    if (line.length <= 1000 && SEPARATOR_LINES.some((re) => re.test(line))) return i;
+    if (FROM_LINE.test(line) && SENT_LINE.test(lines[i + 1] ?? "")) return i;
+  }
+  return lines.length;
+}
 
 /**
  * The new part of a plain-text reply: everything before the first attribution line or separator,
- * without `>` quoted lines, the signature after `-- `, and trailing blank lines.
+ * without `>` quoted lines, the signature after `-- `, and surrounding blank lines.
  */
 export function stripQuoted(text: string): string {
-  let t = text.replace(/\r\n?/g, "\n");
-  let cut = t.length;
-  for (const re of [ATTRIBUTION, ...SEPARATORS]) {
-    const m = re.exec(t);
-    if (m && m.index < cut) cut = m.index;
-  }
-  t = t.slice(0, cut);
-  const lines: string[] = [];
-  for (const line of t.split("\n")) {
+  const lines = text.slice(0, MAX_SCAN).replace(/\r\n?/g, "\n").split("\n");
+  const kept: string[] = [];
+  for (const line of lines.slice(0, historyStart(lines))) {
     if (/^-- ?$/.test(line)) break; // the conventional signature delimiter
-    if (/^\s*>/.test(line)) continue;
-    lines.push(line);
+    if (/^[ \t]*>/.test(line)) continue;
+    kept.push(line);
   }
-  return lines.join("\n").trim();
+  return kept.join("\n").trim();
+}
+
+/** Splits a header at commas outside double quotes (one pass; no backtracking). */
+function splitOutsideQuotes(v: string): string[] {
+  const parts: string[] = [];
+  let quoted = false;
+  let from = 0;
+  for (let i = 0; i < v.length; i++) {
+    const c = v[i];
+    if (c === "\\") i++;
+    else if (c === '"') quoted = !quoted;
+    else if (c === "," && !quoted) {
+      parts.push(v.slice(from, i));
+      from = i + 1;
+    }
+  }
+  parts.push(v.slice(from));
+  return parts;
 }
 
 // Control characters other than tab and newlines, NUL, and lone surrogates cannot (or should not)

@@ -149,7 +149,7 @@ function statement(ws: string, tz: string, p: Period, f: Pick<AnalyticsQuery, "c
     ),
     conv as materialized (
       select width_bucket(c.created_at, ${bounds}) as k, c.id, c.status, c.source, c.channel_id, c.assignee_id,
-             c.summary->>'sentiment' as sentiment, extract(epoch from c.first_response_at - c.created_at)::float8 as frt
+             c.sentiment, extract(epoch from c.first_response_at - c.created_at)::float8 as frt
       from conversations c
       where c.workspace_id = ${ws} and c.created_at >= ${s} and c.created_at < ${e}${filters}
     ),

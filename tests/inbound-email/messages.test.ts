@@ -116,6 +116,8 @@ describe("recipients and malformed forms", () => {
       { recipient: ch.address, from, "attachment-count": "99999", "attachment-1": "not a file", subject: "x".repeat(5000) },
       { recipient: `${ch.address}, other@mg.acme.example`, from: `"Bad \u0000 Name" <${from}>`, "body-plain": "nul \u0000 byte", "Message-Id": "<a b c>" },
       { recipient: ch.address, from, "Message-Id": `<${"x".repeat(2000)}@y>`, "In-Reply-To": "<".repeat(500), References: "a@b ".repeat(2000) },
+      // Attacker-chosen text that made backtracking patterns take seconds.
+      { recipient: ch.address, from, "body-plain": `${" \n".repeat(100_000)}hi`, To: ",".repeat(20_000), "Message-Id": "<hostile-body@x.example>" },
     ];
     for (const fields of weird) {
       const r = await postForward(h, fields);
@@ -375,6 +377,18 @@ describe("attachments", () => {
     await h.services.db.update(workspaces).set({ plan: "pro" }).where(eq(workspaces.id, t.workspaceId));
     const r2 = await postForward(h, replyForward({ recipient: ch.address, from: customer(), messageId: mid() }), { files: [new File(["0123456789"], "now-fits.txt")] });
     expect(r2.body.skipped_attachments).toEqual([]);
+  });
+
+  it("reads attachment-N parts even without attachment-count", async () => {
+    const ch = await addEmailChannel(h, a);
+    const sig = await mailgunSignature(platformKey(h));
+    const form = new FormData();
+    for (const [k, v] of Object.entries({ ...replyForward({ recipient: ch.address, from: customer(), messageId: mid() }), ...sig })) form.append(k, v);
+    form.append("attachment-1", new File(["one"], "one.txt", { type: "text/plain" }));
+    form.append("attachment-2", new File(["two"], "two.txt", { type: "text/plain" }));
+    const r = await h.call("POST", "/inbound/mailgun/messages", { raw: form });
+    expect(r.status, r.text).toBe(200);
+    expect(r.body.attachment_ids).toHaveLength(2);
   });
 
   it("a redelivery with attachments stores no second copy", async () => {
