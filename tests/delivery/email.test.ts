@@ -6,6 +6,7 @@ import { and, eq, sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { newId } from "../../lib/ids";
 import { deliveryAttempts, emailEvents, messages } from "../../schema";
+import { form, upload } from "../files/helpers";
 import { createHarness } from "../support/harness";
 import { eventually } from "../jobs/helpers";
 import { channelRow, deliverJob, emailOfMessage, emailSetup, messageRow, reply, settled } from "./helpers";
@@ -38,6 +39,18 @@ describe("an agent reply on an email conversation", () => {
     // The API shows it.
     const listed = await h.call("GET", `/v1/conversations/${s.conversationId}/messages`, { token: t.token });
     expect(listed.body.data.at(-1)).toMatchObject({ id: m.id, delivery_status: "sent", external_id: sent!.id });
+  });
+
+  it("carries the message's attachments as Mailgun attachment parts", async () => {
+    const t = await h.signUp();
+    const s = await emailSetup(h, t);
+    const up = await upload(h, "/v1/files", t.token, form("%PDF-1.4 invoice", "invoice.pdf", "application/pdf"));
+    expect(up.status, up.text).toBe(201);
+    const r = await h.call("POST", `/v1/conversations/${s.conversationId}/messages`, { token: t.token, body: { content: "Invoice attached.", sender_type: "agent", attachment_ids: [up.body.id] } });
+    expect(r.status, r.text).toBe(201);
+    await settled(h, t.workspaceId);
+    const [sent] = mg.sentTo(s.contactEmail);
+    expect(sent!.attachments).toEqual([{ filename: "invoice.pdf", contentType: "application/pdf", size: 16 }]);
   });
 
   it("threads: In-Reply-To the last message's Message-Id, References the thread, subject Re: the customer's", async () => {

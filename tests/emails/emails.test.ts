@@ -3,7 +3,7 @@
 // security (401, scopes, other workspaces' emails, contacts, conversations, channels, templates).
 import { describe, expect, it } from "vitest";
 import { Email, EmailWithEvents } from "../../functions/email/emails.schemas";
-import { createHarness, expectError, type Harness, type Tenant, unique } from "../support/harness";
+import { createHarness, expectError, type Tenant, unique } from "../support/harness";
 import { agentToken, expectInvisible } from "../support/tenancy";
 import { settled } from "../delivery/helpers";
 
