@@ -1,6 +1,6 @@
 // drizzle over `@neondatabase/serverless`: used by Workers (Neon over WebSockets) and, through
 // a local WebSocket→TCP proxy, against the PostgreSQL running on this machine in CI.
-import { Pool, neonConfig } from "@neondatabase/serverless";
+import { Pool, type PoolClient, neonConfig } from "@neondatabase/serverless";
 import { drizzle } from "drizzle-orm/neon-serverless";
 import * as schema from "../schema";
 import type { Database } from "./db";
@@ -20,10 +20,69 @@ export function useLocalWsProxy(proxy: string | undefined): void {
   neonConfig.pipelineConnect = false;
 }
 
-export function neonDatabase(url: string, opts: { max?: number } = {}): { db: Database; close(): Promise<void> } {
-  const pool = new Pool({ connectionString: url, max: opts.max ?? 5 });
+/** How long a connection may take to be ready, and a statement to answer (milliseconds). */
+export interface DbTimeouts {
+  connectMs: number;
+  queryMs: number;
+}
+export const DB_CONNECT_TIMEOUT_MS = 5_000;
+export const DB_QUERY_TIMEOUT_MS = 15_000;
+
+/** DB_CONNECT_TIMEOUT_MS and DB_QUERY_TIMEOUT_MS from the environment (positive numbers), else the defaults. */
+export function dbTimeouts(env: { DB_CONNECT_TIMEOUT_MS?: string; DB_QUERY_TIMEOUT_MS?: string }): DbTimeouts {
+  const ms = (v: string | undefined, fallback: number) => (Number(v) > 0 ? Number(v) : fallback);
+  return { connectMs: ms(env.DB_CONNECT_TIMEOUT_MS, DB_CONNECT_TIMEOUT_MS), queryMs: ms(env.DB_QUERY_TIMEOUT_MS, DB_QUERY_TIMEOUT_MS) };
+}
+
+export const QUERY_TIMEOUT_MESSAGE = "Query read timeout";
+
+/**
+ * pg's query_timeout answers the caller but leaves the statement active on the connection: what
+ * comes next on it (a transaction's rollback, the next request's statements) would queue behind
+ * it and time out in turn. The connection is closed instead, so everything queued on it fails at
+ * once, the pool drops it, and the database rolls back an open transaction.
+ */
+function closeOnQueryTimeout(client: PoolClient): void {
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+  const close = (err: unknown) => {
+    if (err instanceof Error && err.message === QUERY_TIMEOUT_MESSAGE) {
+      (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+    }
+  };
+  (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+    const last = args.length - 1;
+    const callback = args[last];
+    if (typeof callback === "function") {
+      args[last] = (err: unknown, res: unknown) => {
+        if (err) close(err);
+        (callback as (e: unknown, r: unknown) => void)(err, res);
+      };
+      return query(...args);
+    }
+    const out = query(...args);
+    if (out && typeof (out as Promise<unknown>).then === "function") (out as Promise<unknown>).then(undefined, close);
+    return out;
+  };
+}
+
+export function neonDatabase(url: string, opts: { max?: number; timeouts?: DbTimeouts } = {}): { db: Database; close(): Promise<void> } {
+  const timeouts = opts.timeouts ?? dbTimeouts({});
+  const pool = new Pool({
+    connectionString: url,
+    max: opts.max ?? 5,
+    // A database that accepts the connection but never answers: the request gets a 503 after this, not minutes later.
+    connectionTimeoutMillis: timeouts.connectMs,
+    query_timeout: timeouts.queryMs,
+  });
   // An idle client's socket error must not crash the process; the next query reports it.
   pool.on("error", () => {});
+  pool.on("connect", (client: PoolClient) => {
+    // A checked-out client has no listener of the pool's: its socket closing (the database gone
+    // mid-transaction, or closeOnQueryTimeout) would be an uncaught 'error' that ends the process.
+    // Its queries fail on their own ("not queryable"), and the pool drops it when it is released.
+    client.on("error", () => {});
+    closeOnQueryTimeout(client);
+  });
   const db = drizzle({ client: pool, schema }) as unknown as Database;
   return { db, close: () => pool.end() };
 }

@@ -10,9 +10,14 @@ export interface Env {
   DATABASE_URL?: string;
   /** Only for local PostgreSQL: host:port of a WebSocket→TCP proxy for the Neon driver. */
   NEON_WS_PROXY?: string;
+  /** Milliseconds a database connection may take to be ready (default 5000) and a statement to answer (default 15000). */
+  DB_CONNECT_TIMEOUT_MS?: string;
+  DB_QUERY_TIMEOUT_MS?: string;
   JWT_SECRET?: string;
   UPSTASH_REDIS_REST_URL?: string;
   UPSTASH_REDIS_REST_TOKEN?: string;
+  /** Milliseconds a Redis command may take, retry included (default 2000). */
+  REDIS_TIMEOUT_MS?: string;
   QSTASH_URL?: string;
   QSTASH_TOKEN?: string;
   QSTASH_CURRENT_SIGNING_KEY?: string;

@@ -129,9 +129,18 @@ export function isDependencyFailure(err: unknown): boolean {
       if (/^[0-9A-Z]{5}$/.test(e.code)) return UNAVAILABLE_SQLSTATE.test(e.code);
       if (/^(ECONN|ETIMEDOUT|ENOTFOUND|EPIPE|EAI_AGAIN|UND_ERR)/.test(e.code)) return true;
     }
-    if (e.name === "DependencyError") return true;
-    const msg = typeof e.message === "string" ? e.message : "";
-    if (/connection (terminated|refused|closed|ended)|ECONNREFUSED|WebSocket|socket hang up|fetch failed|Connection terminated|PGlite is closed/i.test(msg)) {
+    if (e.name === "DependencyError" || e.name === "TimeoutError") return true;
+    // drizzle's wrapper of a failed query spells out the statement's parameters (customers' text) in
+    // its message: only its cause, the driver's own error, is looked at.
+    const wrapsQuery = typeof (cur as { query?: unknown }).query === "string" && Array.isArray((cur as { params?: unknown }).params);
+    const msg = typeof e.message === "string" && !wrapsQuery ? e.message : "";
+    // The last three: pg's pool waiting for a connection (DB_CONNECT_TIMEOUT_MS), pg's query_timeout
+    // (DB_QUERY_TIMEOUT_MS), and an AbortSignal.timeout's abort.
+    if (
+      /connection (terminated|refused|closed|ended)|ECONNREFUSED|WebSocket|socket hang up|fetch failed|PGlite is closed|timeout exceeded when trying to connect|Query read timeout|The operation was aborted due to timeout/i.test(
+        msg,
+      )
+    ) {
       return true;
     }
     cur = e.cause;

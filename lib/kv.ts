@@ -22,55 +22,86 @@ export interface Kv {
   smembers(key: string): Promise<string[]>;
 }
 
-function wrap<T>(p: Promise<T>): Promise<T> {
-  return p.catch((err: unknown) => {
-    throw new DependencyError(`redis: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
-  });
+
+export const REDIS_TIMEOUT_MS = 2_000;
+/** How long commands fail at once after one timed out. */
+export const SILENT_BACKOFF_MS = 5_000;
+
+/** REDIS_TIMEOUT_MS from the environment (a positive number), else the default. */
+export function redisTimeoutMs(env: { REDIS_TIMEOUT_MS?: string }): number {
+  return Number(env.REDIS_TIMEOUT_MS) > 0 ? Number(env.REDIS_TIMEOUT_MS) : REDIS_TIMEOUT_MS;
 }
 
-export function upstashKv(url: string, token: string): Kv {
-  const redis = new Redis({ url, token, automaticDeserialization: false, enableTelemetry: false });
+/**
+ * `timeoutMs` bounds each command (a pipeline is one), retries included: the SDK calls the signal
+ * factory once per command and, given a factory, throws when it aborts (a plain AbortSignal would
+ * make the command "succeed" with the abort reason as its value). Without it a silent Redis holds
+ * a request for as long as fetch waits for headers (minutes in Node). One quick retry, on errors
+ * other than the deadline (a refused or reset connection); the SDK's default is 5 with backoff up to 2.7 s.
+ */
+export function upstashKv(url: string, token: string, opts: { timeoutMs?: number; now?: () => number } = {}): Kv {
+  const timeoutMs = opts.timeoutMs ?? REDIS_TIMEOUT_MS;
+  const now = opts.now ?? Date.now;
+  const redis = new Redis({
+    url,
+    token,
+    automaticDeserialization: false,
+    enableTelemetry: false,
+    signal: () => AbortSignal.timeout(timeoutMs),
+    retry: { retries: 1, backoff: () => 50 },
+  });
+  // After a command runs out of time, the next few seconds' commands fail at once instead of each
+  // waiting out the deadline again: a request that can do without Redis (rate limit, usage and
+  // failed-authentication counts) then pays for a silent Redis once, not three times per request.
+  let silentUntil = 0;
+  const wrap = <T>(run: () => Promise<T>): Promise<T> => {
+    if (now() < silentUntil) return Promise.reject(new DependencyError("redis: not answering (a command timed out moments ago)"));
+    return run().catch((err: unknown) => {
+      if ((err as { name?: unknown } | null)?.name === "TimeoutError") silentUntil = now() + SILENT_BACKOFF_MS;
+      throw new DependencyError(`redis: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    });
+  };
   return {
-    get: (key) => wrap(redis.get<string>(key)),
+    get: (key) => wrap(() => redis.get<string>(key)),
     async set(key, value, opts = {}) {
       const args = { ...(opts.ex ? { ex: opts.ex } : {}), ...(opts.nx ? { nx: true } : {}) } as { ex: number; nx: true };
-      const res = await wrap(redis.set(key, value, args));
+      const res = await wrap(() => redis.set(key, value, args));
       return res === "OK";
     },
     async del(key) {
-      await wrap(redis.del(key));
+      await wrap(() => redis.del(key));
     },
     async incr(key, ttlSeconds, by = 1) {
-      if (!ttlSeconds) return wrap(by === 1 ? redis.incr(key) : redis.incrby(key, by));
+      if (!ttlSeconds) return wrap(() => (by === 1 ? redis.incr(key) : redis.incrby(key, by)));
       const p = redis.pipeline();
       if (by === 1) p.incr(key);
       else p.incrby(key, by);
       p.expire(key, ttlSeconds, "NX");
-      const [n] = await wrap(p.exec<[number, number]>());
+      const [n] = await wrap(() => p.exec<[number, number]>());
       return n;
     },
-    ttl: (key) => wrap(redis.ttl(key)),
+    ttl: (key) => wrap(() => redis.ttl(key)),
     async rpush(key, values, ttlSeconds) {
       if (!values.length) return 0;
       const p = redis.pipeline();
       p.rpush(key, ...values);
       if (ttlSeconds) p.expire(key, ttlSeconds);
-      const [n] = await wrap(p.exec<[number, number]>());
+      const [n] = await wrap(() => p.exec<[number, number]>());
       return n;
     },
-    lrange: (key, start, stop) => wrap(redis.lrange<string>(key, start, stop)),
+    lrange: (key, start, stop) => wrap(() => redis.lrange<string>(key, start, stop)),
     async hincrby(key, increments, ttlSeconds) {
       const fields = Object.keys(increments);
       if (!fields.length) return {};
       const p = redis.pipeline();
       for (const f of fields) p.hincrby(key, f, increments[f]!);
       if (ttlSeconds) p.expire(key, ttlSeconds, "NX");
-      const res = await wrap(p.exec<number[]>());
+      const res = await wrap(() => p.exec<number[]>());
       return Object.fromEntries(fields.map((f, i) => [f, Number(res[i])]));
     },
     async hgetall(key) {
       // Without automatic deserialization the SDK hands back Redis's flat [field, value, …] reply.
-      const h = (await wrap(redis.hgetall(key))) as unknown;
+      const h = (await wrap(() => redis.hgetall(key))) as unknown;
       const pairs: [string, unknown][] = [];
       if (Array.isArray(h)) for (let i = 0; i + 1 < h.length; i += 2) pairs.push([String(h[i]), h[i + 1]]);
       else if (h && typeof h === "object") pairs.push(...Object.entries(h));
@@ -81,9 +112,9 @@ export function upstashKv(url: string, token: string): Kv {
       const p = redis.pipeline();
       p.sadd(key, members[0]!, ...members.slice(1));
       if (ttlSeconds) p.expire(key, ttlSeconds, "NX");
-      await wrap(p.exec());
+      await wrap(() => p.exec());
     },
-    smembers: (key) => wrap(redis.smembers<string[]>(key)),
+    smembers: (key) => wrap(() => redis.smembers<string[]>(key)),
   };
 }
 

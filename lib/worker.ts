@@ -3,11 +3,11 @@
 // Areas that need more (queue, llm, mail, storage) pass extra factories.
 import type { Hono } from "hono";
 import { z } from "zod";
-import { neonDatabase, useLocalWsProxy } from "./db-neon";
+import { dbTimeouts, neonDatabase, useLocalWsProxy } from "./db-neon";
 import type { AppEnv, Env } from "./env";
 import { DependencyError, errorResponse } from "./errors";
 import { newId } from "./ids";
-import { type Kv, upstashKv } from "./kv";
+import { type Kv, redisTimeoutMs, upstashKv } from "./kv";
 import { type R2Like, r2Storage, type Storage } from "./storage";
 import { DEFAULT_MAILGUN_URL } from "./mailgun";
 import { DEFAULT_GRAPH_URL } from "./whatsapp";
@@ -47,11 +47,11 @@ export function workerConfig(env: Env): Config {
  * caller per client (lib/rate-limit.ts), which a client per request would throw away.
  */
 const kvClients = new Map<string, Kv>();
-export function isolateKv(url: string, token: string): Kv {
-  const key = `${url}\n${token}`;
+export function isolateKv(url: string, token: string, timeoutMs?: number): Kv {
+  const key = `${url}\n${token}\n${timeoutMs ?? ""}`;
   let kv = kvClients.get(key);
   if (!kv) {
-    kv = upstashKv(url, token);
+    kv = upstashKv(url, token, { timeoutMs });
     kvClients.set(key, kv);
   }
   return kv;
@@ -73,7 +73,7 @@ export function workerServices(...extras: ExtraServices[]): ServiceProvider {
     base.holdOpen = (p) => void held.push(p.catch(() => undefined));
     lazy(base, "db", () => {
       useLocalWsProxy(env.NEON_WS_PROXY);
-      const { db, close } = neonDatabase(env.DATABASE_URL!);
+      const { db, close } = neonDatabase(env.DATABASE_URL!, { timeouts: dbTimeouts(env) });
       // The pool belongs to this request (a module-level Pool hangs the next request in workerd):
       // it is closed once the response, and any stream it holds open, is done.
       ctx.defer(async () => {
@@ -82,7 +82,7 @@ export function workerServices(...extras: ExtraServices[]): ServiceProvider {
       });
       return db;
     });
-    lazy(base, "kv", (): Kv => isolateKv(env.UPSTASH_REDIS_REST_URL!, env.UPSTASH_REDIS_REST_TOKEN!));
+    lazy(base, "kv", (): Kv => isolateKv(env.UPSTASH_REDIS_REST_URL!, env.UPSTASH_REDIS_REST_TOKEN!, redisTimeoutMs(env)));
     lazy(base, "storage", (): Storage => r2Storage(env.FILES ?? missingBucket));
     for (const add of extras) add(base, ctx);
     return base;

@@ -8,10 +8,10 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as schema from "../../schema";
 import type { Database } from "../db";
-import { neonDatabase, useLocalWsProxy } from "../db-neon";
+import { dbTimeouts, neonDatabase, useLocalWsProxy } from "../db-neon";
 import type { Env } from "../env";
 import { randomToken } from "../ids";
-import { type Kv, memoryKv, upstashKv } from "../kv";
+import { type Kv, memoryKv, redisTimeoutMs, upstashKv } from "../kv";
 import { llmFromEnv } from "../llm";
 import { type Queue, qstashQueue } from "../queue";
 import { memoryStorage, type Storage } from "../storage";
@@ -73,7 +73,7 @@ async function openDatabase(dataDir: string | null, env: LocalOptions["env"] = {
       proxyClose = p.close;
     }
     useLocalWsProxy(proxy);
-    const { db, close } = neonDatabase(env.DATABASE_URL, { max: 10 });
+    const { db, close } = neonDatabase(env.DATABASE_URL, { max: 10, timeouts: dbTimeouts(env) });
     const { migrate } = await import("drizzle-orm/neon-serverless/migrator");
     await migrate(db as never, { migrationsFolder: MIGRATIONS_DIR });
     const safeUrl = env.DATABASE_URL.replace(/\/\/[^@]*@/, "//");
@@ -105,11 +105,11 @@ async function openDatabase(dataDir: string | null, env: LocalOptions["env"] = {
 
 async function openKv(env: LocalOptions["env"] = {}) {
   if (env.UPSTASH_REDIS_REST_URL && env.UPSTASH_REDIS_REST_TOKEN) {
-    return { kv: upstashKv(env.UPSTASH_REDIS_REST_URL, env.UPSTASH_REDIS_REST_TOKEN), describe: "Upstash REST", close: async () => {} };
+    return { kv: upstashKv(env.UPSTASH_REDIS_REST_URL, env.UPSTASH_REDIS_REST_TOKEN, { timeoutMs: redisTimeoutMs(env) }), describe: "Upstash REST", close: async () => {} };
   }
   if (env.REDIS_URL) {
     const rest = await startUpstashRest(env.REDIS_URL);
-    return { kv: upstashKv(rest.url, rest.token), describe: `redis-server via Upstash REST adapter (${env.REDIS_URL})`, close: rest.close };
+    return { kv: upstashKv(rest.url, rest.token, { timeoutMs: redisTimeoutMs(env) }), describe: `redis-server via Upstash REST adapter (${env.REDIS_URL})`, close: rest.close };
   }
   return { kv: memoryKv(), describe: "in-process", close: async () => {} };
 }
