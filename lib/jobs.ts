@@ -112,6 +112,8 @@ export function createJobApp<S extends z.ZodType, W = unknown>(
     createRoute({
       method: "post",
       path,
+      // runSummariesJob, runExportsJob, …: stable, one per job Worker.
+      operationId: `run${name.replace(/(^|[-_])(\w)/g, (_, _sep: string, ch: string) => ch.toUpperCase())}Job`,
       tags: ["Jobs"],
       summary: doc.summary,
       description: `${doc.description}\n\nCalled by QStash only: every request must carry a valid \`Upstash-Signature\` (checked against the current, then the next signing key, this URL and the raw body), otherwise 401. A malformed payload is answered 489 with \`Upstash-NonRetryable-Error: true\` so QStash does not retry it; a transient failure is 5xx and QStash retries. Each logical job (its \`key\`) has its effect once, however often it is delivered.`,

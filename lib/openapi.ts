@@ -37,6 +37,16 @@ export const idParam = (prefix: string, name = "id") =>
     [name]: z.string().min(1).max(200).openapi({ param: { name, in: "path" }, example: `${prefix}_01jd3k9v6q8f2m4x7c5b0n1p2r` }),
   });
 
+/**
+ * `schema | null` for a named schema (one with `.openapi("Name")`): use it instead of
+ * `.nullable()` on such a schema. zod-to-openapi renders `Named.nullable()` as
+ * `allOf: [$ref, {type: [object, null]}]`, an intersection that generated clients read as never
+ * null; with `.openapi({...})` added it drops the null altogether; and when the nullable use is
+ * the first one it meets, it writes `null` into the named component itself. A union renders as
+ * `anyOf: [$ref, {type: "null"}]`, which every tool reads as "this or null".
+ */
+export const orNull = <T extends z.ZodType>(schema: T) => z.union([schema, z.null()]);
+
 export const Deleted = z.object({ deleted: z.literal(true), id: z.string() }).openapi("Deleted");
 
 export const Timestamp = z.string().datetime().openapi({ example: "2026-11-24T12:00:00.000Z" });

@@ -28,6 +28,7 @@ const WEBHOOK_ACTION =
 const list = createRoute({
   method: "get",
   path: "/v1/automations",
+  operationId: "listAutomations",
   tags: TAGS,
   summary: "List automations",
   middleware: [requireRole("admin")] as const,
@@ -38,6 +39,7 @@ const list = createRoute({
 const create = createRoute({
   method: "post",
   path: "/v1/automations",
+  operationId: "createAutomation",
   tags: TAGS,
   summary: "Create an automation",
   description: `${HOW}\n\nChecked at creation (422, every problem listed by path): the event, each condition's field (it must exist in the event's data), operator and value type, each action's type and parameters, that \`assign\`'s agent and \`send_email\`'s template are this workspace's, that actions needing a conversation are not used on contact.created, and webhook URLs.\n\n${WEBHOOK_ACTION}`,
@@ -49,6 +51,7 @@ const create = createRoute({
 const get = createRoute({
   method: "get",
   path: "/v1/automations/{id}",
+  operationId: "getAutomation",
   tags: TAGS,
   summary: "Get an automation",
   middleware: [requireRole("admin")] as const,
@@ -59,6 +62,7 @@ const get = createRoute({
 const update = createRoute({
   method: "patch",
   path: "/v1/automations/{id}",
+  operationId: "updateAutomation",
   tags: TAGS,
   summary: "Update an automation",
   description: "Change `name`, `event`, `conditions`, `actions` (both replaced as a whole) or `active`. The resulting rule is checked as at creation. Events already being handled use the rule as it was read then.",
@@ -70,6 +74,7 @@ const update = createRoute({
 const toggle = createRoute({
   method: "post",
   path: "/v1/automations/{id}/toggle",
+  operationId: "toggleAutomation",
   tags: TAGS,
   summary: "Turn an automation on or off",
   description: "Flips `active`. An inactive automation is not evaluated for new events.",
@@ -81,6 +86,7 @@ const toggle = createRoute({
 const remove = createRoute({
   method: "delete",
   path: "/v1/automations/{id}",
+  operationId: "deleteAutomation",
   tags: TAGS,
   summary: "Delete an automation",
   description: "Deletes the automation and its run log.",
@@ -92,6 +98,7 @@ const remove = createRoute({
 const runs = createRoute({
   method: "get",
   path: "/v1/automations/{id}/runs",
+  operationId: "listAutomationRuns",
   tags: TAGS,
   summary: "List an automation's runs",
   description:

@@ -24,6 +24,7 @@ const CONFIG_DOC = [
 const list = createRoute({
   method: "get",
   path: "/v1/channels",
+  operationId: "listChannels",
   tags: TAGS,
   summary: "List channels",
   description: "Admin-only. The workspace's channels, optionally of one `type`.",
@@ -35,6 +36,7 @@ const list = createRoute({
 const create = createRoute({
   method: "post",
   path: "/v1/channels",
+  operationId: "createChannel",
   tags: TAGS,
   summary: "Create a channel",
   description: `Admin-only. ${CONFIG_DOC} An email address or phone number id already used by any channel (in any workspace) answers 409.`,
@@ -46,6 +48,7 @@ const create = createRoute({
 const get = createRoute({
   method: "get",
   path: "/v1/channels/{id}",
+  operationId: "getChannel",
   tags: TAGS,
   summary: "Get a channel",
   description: "Admin-only.",
@@ -57,6 +60,7 @@ const get = createRoute({
 const update = createRoute({
   method: "patch",
   path: "/v1/channels/{id}",
+  operationId: "updateChannel",
   tags: TAGS,
   summary: "Update a channel",
   description: `Admin-only. Renames it and/or merges \`config\` (fields not given are kept, \`null\` removes an optional field or a secret; the type cannot change). Any config change sets \`status\` back to \`active\`. ${CONFIG_DOC}`,
@@ -68,6 +72,7 @@ const update = createRoute({
 const remove = createRoute({
   method: "delete",
   path: "/v1/channels/{id}",
+  operationId: "deleteChannel",
   tags: TAGS,
   summary: "Delete a channel",
   description:

@@ -33,6 +33,7 @@ const TARGETS =
 const list = createRoute({
   method: "get",
   path: "/v1/webhooks",
+  operationId: "listWebhooks",
   tags: TAGS,
   summary: "List webhook endpoints",
   middleware: [requireRole("admin")] as const,
@@ -43,6 +44,7 @@ const list = createRoute({
 const create = createRoute({
   method: "post",
   path: "/v1/webhooks",
+  operationId: "createWebhook",
   tags: TAGS,
   summary: "Create a webhook endpoint",
   description: `The answer shows the signing \`secret\` (\`whsec_…\`) once; it is never shown again (rotate it to get a new one). ${TARGETS}\n\n${SIGNING}`,
@@ -54,6 +56,7 @@ const create = createRoute({
 const get = createRoute({
   method: "get",
   path: "/v1/webhooks/{id}",
+  operationId: "getWebhook",
   tags: TAGS,
   summary: "Get a webhook endpoint",
   middleware: [requireRole("admin")] as const,
@@ -64,6 +67,7 @@ const get = createRoute({
 const update = createRoute({
   method: "patch",
   path: "/v1/webhooks/{id}",
+  operationId: "updateWebhook",
   tags: TAGS,
   summary: "Update a webhook endpoint",
   description: `Change \`url\`, \`events\`, \`description\` (null clears it) or \`active\`. Turning an endpoint on resets its failure streak. ${TARGETS}`,
@@ -75,6 +79,7 @@ const update = createRoute({
 const remove = createRoute({
   method: "delete",
   path: "/v1/webhooks/{id}",
+  operationId: "deleteWebhook",
   tags: TAGS,
   summary: "Delete a webhook endpoint",
   description: "Deletes the endpoint and its delivery log; pending retries stop.",
@@ -86,6 +91,7 @@ const remove = createRoute({
 const rotate = createRoute({
   method: "post",
   path: "/v1/webhooks/{id}/rotate-secret",
+  operationId: "rotateWebhookSecret",
   tags: TAGS,
   summary: "Rotate the signing secret",
   description: `Issues a new secret (shown once, here). For ${ROTATION_OVERLAP_HOURS} hours deliveries carry two signatures in \`webhook-signature\`, one per secret, so receivers can switch without losing messages.`,
@@ -97,6 +103,7 @@ const rotate = createRoute({
 const deliveries = createRoute({
   method: "get",
   path: "/v1/webhooks/{id}/deliveries",
+  operationId: "listWebhookDeliveries",
   tags: TAGS,
   summary: "List an endpoint's deliveries",
   description: "The delivery log, newest first: each message with its status, attempts (status code, latency, error; the last 20 kept), the last answer's first 1 KiB and the body sent. Filter by `status`.",
@@ -108,6 +115,7 @@ const deliveries = createRoute({
 const redeliverRoute = createRoute({
   method: "post",
   path: "/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver",
+  operationId: "redeliverWebhookDelivery",
   tags: TAGS,
   summary: "Redeliver a delivery",
   description:
@@ -120,6 +128,7 @@ const redeliverRoute = createRoute({
 const test = createRoute({
   method: "post",
   path: "/v1/webhooks/{id}/test",
+  operationId: "testWebhook",
   tags: TAGS,
   summary: "Send a test event",
   description:

@@ -15,6 +15,7 @@ const IdParam = PathId("id", "ast");
 const list = createRoute({
   method: "get",
   path: "/v1/assistants",
+  operationId: "listAssistants",
   tags: TAGS,
   summary: "List assistants",
   description: "Every assistant of the workspace. Any agent may read, create, change and delete assistants (API keys need `read` / `write`).",
@@ -25,6 +26,7 @@ const list = createRoute({
 const create = createRoute({
   method: "post",
   path: "/v1/assistants",
+  operationId: "createAssistant",
   tags: TAGS,
   summary: "Create an assistant",
   description:
@@ -36,6 +38,7 @@ const create = createRoute({
 const get = createRoute({
   method: "get",
   path: "/v1/assistants/{id}",
+  operationId: "getAssistant",
   tags: TAGS,
   summary: "Get an assistant",
   request: { params: IdParam },
@@ -45,6 +48,7 @@ const get = createRoute({
 const update = createRoute({
   method: "patch",
   path: "/v1/assistants/{id}",
+  operationId: "updateAssistant",
   tags: TAGS,
   summary: "Update an assistant",
   description: "Changes the fields given; `null` clears model, temperature or knowledge.",
@@ -55,6 +59,7 @@ const update = createRoute({
 const remove = createRoute({
   method: "delete",
   path: "/v1/assistants/{id}",
+  operationId: "deleteAssistant",
   tags: TAGS,
   summary: "Delete an assistant",
   description: "Its conversations stay, with their `assistant_id` as a record of who answered.",

@@ -79,6 +79,7 @@ export const ChatCompletion = z
 const completions = createRoute({
   method: "post",
   path: "/v1/openai/{assistant_id}/chat/completions",
+  operationId: "createChatCompletion",
   tags: ["OpenAI-compatible"],
   summary: "Chat completion (OpenAI-compatible)",
   description: `OpenAI's Chat Completions request and response shapes, answered by the assistant: its instructions (and knowledge) are prepended as a system message. With \`stream: true\` the answer is \`chat.completion.chunk\` events (\`delta.role\` first, then \`delta.content\`, a final chunk with \`finish_reason\`, a usage chunk when \`stream_options.include_usage\`), ending \`data: [DONE]\`.

@@ -31,6 +31,7 @@ const TaskParams = SessionParam.extend(PathId("task_id", "task").shape);
 const start = createRoute({
   method: "post",
   path: "/v1/chat/start",
+  operationId: "startChat",
   tags: TAGS,
   summary: "Start a polling chat",
   description:
@@ -42,6 +43,7 @@ const start = createRoute({
 const send = createRoute({
   method: "post",
   path: "/v1/chat/{session_id}/message",
+  operationId: "sendChatMessage",
   tags: TAGS,
   summary: "Send a message (reply in the background)",
   description:
@@ -53,6 +55,7 @@ const send = createRoute({
 const pollTask = createRoute({
   method: "get",
   path: "/v1/chat/{session_id}/{task_id}/poll",
+  operationId: "pollChatTask",
   tags: TAGS,
   summary: "Poll a reply",
   description: "`processing` until the reply is stored; then `complete` with `message`, or `error` (with `error`, and the partial reply in `message` if any).",
@@ -63,6 +66,7 @@ const pollTask = createRoute({
 const pollSession = createRoute({
   method: "get",
   path: "/v1/chat/{session_id}/poll",
+  operationId: "pollChatMessages",
   tags: TAGS,
   summary: "Poll a session's new messages",
   description: "Messages of the session's conversations created after `since` (all of them without it), oldest first, at most 100. Pass `next_since` as `since` next time.",

@@ -38,6 +38,7 @@ a stream still running (the drop was not noticed yet, or another tab follows it)
 const stream = createRoute({
   method: "post",
   path: "/v1/chat/stream",
+  operationId: "streamChat",
   tags: ["Chat"],
   summary: "Stream a chat reply (SSE)",
   description: DESCRIPTION,

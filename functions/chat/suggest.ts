@@ -39,6 +39,7 @@ const conversationId = safeParam(200).min(1);
 const suggest = createRoute({
   method: "get",
   path: SUGGEST_ROUTE,
+  operationId: "suggestReply",
   tags: TAGS,
   summary: "Suggest a reply",
   description: [
@@ -56,6 +57,7 @@ const suggest = createRoute({
 const alias = createRoute({
   method: "get",
   path: "/v1/ai-suggest",
+  operationId: "suggestReplyByQuery",
   tags: TAGS,
   summary: "Suggest a reply (alias)",
   description: "The same as `GET /v1/conversations/{id}/suggest`, with the conversation as a query parameter (the `write` scope and the AI budget apply alike).",

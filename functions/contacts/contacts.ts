@@ -26,6 +26,7 @@ const IdParam = ContactIdParam("ct");
 const list = createRoute({
   method: "get",
   path: "/v1/contacts",
+  operationId: "listContacts",
   tags: ["Contacts"],
   summary: "List contacts",
   description:
@@ -37,6 +38,7 @@ const list = createRoute({
 const create = createRoute({
   method: "post",
   path: "/v1/contacts",
+  operationId: "createContact",
   tags: ["Contacts"],
   summary: "Create a contact",
   description:
@@ -48,6 +50,7 @@ const create = createRoute({
 const get = createRoute({
   method: "get",
   path: "/v1/contacts/{id}",
+  operationId: "getContact",
   tags: ["Contacts"],
   summary: "Get a contact",
   description: "The contact with its tags.",
@@ -58,6 +61,7 @@ const get = createRoute({
 const update = createRoute({
   method: "patch",
   path: "/v1/contacts/{id}",
+  operationId: "updateContact",
   tags: ["Contacts"],
   summary: "Update a contact",
   description:
@@ -69,6 +73,7 @@ const update = createRoute({
 const remove = createRoute({
   method: "delete",
   path: "/v1/contacts/{id}",
+  operationId: "deleteContact",
   tags: ["Contacts"],
   summary: "Delete a contact",
   description: "Admin-only. Its sessions and conversations stay, unlinked (`contact_id: null`); its tags go. Writes `contact.deleted`.",
@@ -80,6 +85,7 @@ const remove = createRoute({
 const merge = createRoute({
   method: "post",
   path: "/v1/contacts/{id}/merge",
+  operationId: "mergeContact",
   tags: ["Contacts"],
   summary: "Merge another contact into this one",
   middleware: [requireRole("admin")] as const,
@@ -92,6 +98,7 @@ const merge = createRoute({
 const sessionsOf = createRoute({
   method: "get",
   path: "/v1/contacts/{id}/sessions",
+  operationId: "listContactSessions",
   tags: ["Contacts", "Sessions"],
   summary: "List a contact's sessions",
   request: { params: IdParam, query: ContactSessionsQuery },

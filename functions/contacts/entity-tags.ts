@@ -18,10 +18,12 @@ const RemovedTag = z
 export function entityTagRoutes(kind: "contact" | "session", group: "Contacts" | "Sessions") {
   const base = `/v1/${kind}s/{id}/tags`;
   const IdParam = EntityIdParam(kind === "contact" ? "ct" : "ses");
+  const Kind = kind === "contact" ? "Contact" : "Session";
 
   const list = createRoute({
     method: "get",
     path: base,
+    operationId: `list${Kind}Tags`,
     tags: [group],
     summary: `List a ${kind}'s tags`,
     description: `The tags on this ${kind}, by name.`,
@@ -32,6 +34,7 @@ export function entityTagRoutes(kind: "contact" | "session", group: "Contacts" |
   const add = createRoute({
     method: "post",
     path: base,
+    operationId: `add${Kind}Tag`,
     tags: [group],
     summary: `Tag a ${kind}`,
     description: `Adds the tag by name (case-insensitive); an unknown name creates the workspace tag. Answers 201 with the tag when it was added, 200 when the ${kind} already had it. Writes \`tag.added\`.`,
@@ -46,6 +49,7 @@ export function entityTagRoutes(kind: "contact" | "session", group: "Contacts" |
   const remove = createRoute({
     method: "delete",
     path: `${base}/{tag}`,
+    operationId: `remove${Kind}Tag`,
     tags: [group],
     summary: `Remove a tag from a ${kind}`,
     description: `\`{tag}\` is the tag's name (case-insensitive, URL-encoded) or its id. 404 when the ${kind} does not carry it. The workspace tag itself stays. Writes \`tag.removed\`.`,

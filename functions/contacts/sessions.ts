@@ -14,6 +14,7 @@ const IdParam = SessionIdParam("ses");
 const list = createRoute({
   method: "get",
   path: "/v1/sessions",
+  operationId: "listSessions",
   tags: ["Sessions"],
   summary: "List sessions",
   description: "Filters: `contact_id`, `tag` (tag name). Sort on `created_at`, `updated_at` or `last_activity_at` (default `-created_at`).",
@@ -24,6 +25,7 @@ const list = createRoute({
 const create = createRoute({
   method: "post",
   path: "/v1/sessions",
+  operationId: "createSession",
   tags: ["Sessions"],
   summary: "Start a session",
   description:
@@ -35,6 +37,7 @@ const create = createRoute({
 const get = createRoute({
   method: "get",
   path: "/v1/sessions/{id}",
+  operationId: "getSession",
   tags: ["Sessions"],
   summary: "Get a session",
   description: "The session with its tags.",
@@ -45,6 +48,7 @@ const get = createRoute({
 const update = createRoute({
   method: "patch",
   path: "/v1/sessions/{id}",
+  operationId: "updateSession",
   tags: ["Sessions"],
   summary: "Update a session (link or unlink its contact)",
   description:
@@ -56,6 +60,7 @@ const update = createRoute({
 const identify = createRoute({
   method: "post",
   path: "/v1/sessions/{id}/identify",
+  operationId: "identifySession",
   tags: ["Sessions"],
   summary: "Identify the visitor of a session",
   description:

@@ -10,6 +10,7 @@ import { CaptureBody, CaptureResult } from "./schemas";
 const capture = createRoute({
   method: "post",
   path: "/v1/messages/capture",
+  operationId: "captureMessages",
   tags: ["Messages"],
   summary: "Capture messages from outside Parley",
   description: [

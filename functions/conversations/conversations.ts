@@ -42,6 +42,7 @@ const TagParam = Id.merge(TagNameParam);
 const list = createRoute({
   method: "get",
   path: "/v1/conversations",
+  operationId: "listConversations",
   tags: TAGS,
   summary: "List conversations",
   description:
@@ -53,6 +54,7 @@ const list = createRoute({
 const create = createRoute({
   method: "post",
   path: "/v1/conversations",
+  operationId: "createConversation",
   tags: TAGS,
   summary: "Create a conversation",
   description:
@@ -64,6 +66,7 @@ const create = createRoute({
 const get = createRoute({
   method: "get",
   path: "/v1/conversations/{id}",
+  operationId: "getConversation",
   tags: TAGS,
   summary: "Get a conversation",
   description:
@@ -75,6 +78,7 @@ const get = createRoute({
 const update = createRoute({
   method: "patch",
   path: "/v1/conversations/{id}",
+  operationId: "updateConversation",
   tags: TAGS,
   summary: "Change a conversation",
   description:
@@ -86,6 +90,7 @@ const update = createRoute({
 const remove = createRoute({
   method: "delete",
   path: "/v1/conversations/{id}",
+  operationId: "deleteConversation",
   tags: TAGS,
   summary: "Delete a conversation",
   description: "Deletes the conversation with its messages and tags.",
@@ -96,6 +101,7 @@ const remove = createRoute({
 const setStatus = createRoute({
   method: "post",
   path: "/v1/conversations/{id}/status",
+  operationId: "setConversationStatus",
   tags: TAGS,
   summary: "Change a conversation's status",
   description:
@@ -107,6 +113,7 @@ const setStatus = createRoute({
 const assign = createRoute({
   method: "post",
   path: "/v1/conversations/{id}/assign",
+  operationId: "assignConversation",
   tags: TAGS,
   summary: "Assign a conversation",
   description: "Assigns to an agent of your workspace (another workspace's or an unknown agent is 422), or unassigns with `agent_id: null`.",
@@ -117,6 +124,7 @@ const assign = createRoute({
 const listTags = createRoute({
   method: "get",
   path: "/v1/conversations/{id}/tags",
+  operationId: "listConversationTags",
   tags: TAGS,
   summary: "List a conversation's tags",
   description: "The tags on this conversation, by name (the same shape as contacts' and sessions' tags).",
@@ -127,6 +135,7 @@ const listTags = createRoute({
 const addTag = createRoute({
   method: "post",
   path: "/v1/conversations/{id}/tags",
+  operationId: "addConversationTag",
   tags: TAGS,
   summary: "Tag a conversation",
   description:
@@ -142,6 +151,7 @@ const addTag = createRoute({
 const removeTag = createRoute({
   method: "delete",
   path: "/v1/conversations/{id}/tags/{tag}",
+  operationId: "removeConversationTag",
   tags: TAGS,
   summary: "Untag a conversation",
   description:

@@ -18,6 +18,7 @@ const Id = ConversationIdParam;
 const list = createRoute({
   method: "get",
   path: "/v1/conversations/{id}/messages",
+  operationId: "listMessages",
   tags: TAGS,
   summary: "List a conversation's messages",
   description:
@@ -29,6 +30,7 @@ const list = createRoute({
 const send = createRoute({
   method: "post",
   path: "/v1/conversations/{id}/messages",
+  operationId: "createMessage",
   tags: TAGS,
   summary: "Send a message",
   description: [

@@ -1,7 +1,7 @@
 // Request and response schemas of conversations, messages and capture (OpenAPI + validation).
 import { z } from "@hono/zod-openapi";
 import { paginationQuery, sortQuery } from "../../lib/pagination";
-import { Timestamp } from "../../lib/openapi";
+import { orNull, Timestamp } from "../../lib/openapi";
 import { safeParam, storableJson, storableText } from "../../lib/safe-text";
 import { Tag } from "../tags/schemas";
 import { CONVERSATION_SOURCES, CONVERSATION_STATUSES, PROCESSING_STATUSES } from "../../schema";
@@ -82,7 +82,7 @@ export const Conversation = z
     last_message_at: z.string().nullable().openapi({ example: EX.at }),
     first_response_at: z.string().nullable().openapi({ example: EX.at }),
     resolved_at: z.string().nullable().openapi({ example: null }),
-    summary: Summary.nullable(),
+    summary: orNull(Summary),
     created_at: Timestamp,
     updated_at: Timestamp,
   })
@@ -105,7 +105,7 @@ export const ContactRef = z
 export const ConversationDetail = Conversation.omit({ tags: true })
   .extend({
     content: z.string().nullable().openapi({ example: "Customer: my order arrived broken…" }),
-    contact: ContactRef.nullable(),
+    contact: orNull(ContactRef),
     tags: z.array(Tag),
     attachments: z
       .array(

@@ -94,6 +94,7 @@ const SearchResult = z
 const search = createRoute({
   method: "post",
   path: "/v1/conversations/search",
+  operationId: "searchConversations",
   tags: ["Conversations"],
   summary: "Search conversations",
   description:

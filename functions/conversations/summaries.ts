@@ -4,8 +4,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { createRouter } from "../../lib/create-app";
 import { ApiError, errorResponses } from "../../lib/errors";
 import { actorOf } from "../../lib/events";
-import { Timestamp } from "../../lib/openapi";
-import { jsonContent, listOf } from "../../lib/openapi";
+import { jsonContent, listOf, orNull, Timestamp } from "../../lib/openapi";
 import { listEnvelope, paginationQuery } from "../../lib/pagination";
 import { safeParam } from "../../lib/safe-text";
 import { SUMMARY_STATUSES, SUMMARY_STYLES } from "../../schema";
@@ -47,7 +46,7 @@ export const SummaryObject = z
     status: z.enum(SUMMARY_STATUSES).openapi({ example: "completed" }),
     language: z.string().nullable().openapi({ example: null, description: "The language asked for (null: the conversation's own)." }),
     style: z.enum(SUMMARY_STYLES).openapi({ example: "concise" }),
-    result: SummaryResult.nullable().openapi({
+    result: orNull(SummaryResult).openapi({
       description: "The summary once completed.",
       example: {
         title: "Broken order A-1042 refunded",
@@ -77,6 +76,7 @@ const SummaryIdParam = z.object({
 const create = createRoute({
   method: "post",
   path: "/v1/conversations/{id}/summaries",
+  operationId: "createSummary",
   tags: TAGS,
   summary: "Request a summary",
   description: [
@@ -97,6 +97,7 @@ const create = createRoute({
 const listRoute = createRoute({
   method: "get",
   path: "/v1/conversations/{id}/summaries",
+  operationId: "listSummaries",
   tags: TAGS,
   summary: "List a conversation's summaries",
   description: "Every summary requested for the conversation, newest first, failed ones with their error.",
@@ -107,6 +108,7 @@ const listRoute = createRoute({
 const get = createRoute({
   method: "get",
   path: "/v1/summaries/{id}",
+  operationId: "getSummary",
   tags: TAGS,
   summary: "Get a summary",
   description: "The summary with its status, and its result (completed) or error (failed).",

@@ -43,6 +43,7 @@ const Health = z
 const openapiRoute = createRoute({
   method: "get",
   path: "/openapi.json",
+  operationId: "getOpenApiDocument",
   tags: ["Docs"],
   summary: "The OpenAPI 3.1 document of the whole API",
   description: "Generated from the route definitions of every function, so it cannot drift from the code. `servers` names the origin you asked.",
@@ -56,6 +57,7 @@ const openapiRoute = createRoute({
 const docsRoute = createRoute({
   method: "get",
   path: "/docs",
+  operationId: "getDocsPage",
   tags: ["Docs"],
   summary: "Interactive API reference",
   description: "An HTML page (Scalar) rendering /openapi.json. Everything it loads comes from this origin; it works offline.",
@@ -69,6 +71,7 @@ const docsRoute = createRoute({
 const scalarRoute = createRoute({
   method: "get",
   path: SCALAR_SCRIPT_PATH,
+  operationId: "getDocsScript",
   tags: ["Docs"],
   summary: "The reference page's script",
   description: "Scalar's standalone bundle, served from this origin so /docs needs no CDN. Cached for a week; revalidate with `If-None-Match`.",
@@ -84,6 +87,7 @@ const scalarRoute = createRoute({
 const llmsRoute = createRoute({
   method: "get",
   path: "/llms.txt",
+  operationId: "getLlmsTxt",
   tags: ["Docs"],
   summary: "Plain-text digest of every endpoint (llms.txt)",
   description: "Every operation with its method, path, summary, auth, parameters, body fields and responses, generated from /openapi.json.",
@@ -97,6 +101,7 @@ const llmsRoute = createRoute({
 const healthRoute = createRoute({
   method: "get",
   path: "/healthz",
+  operationId: "getHealth",
   tags: ["Health"],
   summary: "Health check",
   description: "200 when the database answers `select 1`. Redis is reported but not required. 503 `service_unavailable` when the database does not answer.",

@@ -78,6 +78,7 @@ export function buildDocument(apps: ReadonlyArray<OpenAPIHono<AppEnv>>): OpenApi
     security: [{ bearerAuth: [] }, { apiKeyHeader: [] }, { cookieAuth: [] }],
   });
   doc.components = { ...doc.components, securitySchemes: { ...SECURITY_SCHEMES } };
+  for (const schema of Object.values(doc.components.schemas ?? {})) describeOptionalDefaults(schema);
 
   const used = new Set<string>();
   for (const item of Object.values(doc.paths ?? {})) {
@@ -87,6 +88,33 @@ export function buildDocument(apps: ReadonlyArray<OpenAPIHono<AppEnv>>): OpenApi
   const unknown = [...used].filter((t) => !(t in TAG_DESCRIPTIONS)).sort();
   doc.tags = [...known.map((name) => ({ name, description: TAG_DESCRIPTIONS[name] })), ...unknown.map((name) => ({ name }))];
   return doc;
+}
+
+type SchemaNode = Record<string, unknown> & { properties?: Record<string, SchemaNode>; required?: string[]; description?: string; default?: unknown };
+
+/**
+ * In a named component, an optional property's `default` moves into its description. zod
+ * leaves a defaulted field out of `required` (the server fills it in when it is absent), but
+ * openapi-typescript (`defaultNonNullable`, on by default) types every property of a component
+ * that carries a `default` as always present, so a typed client would have to send it. Inline
+ * request bodies and parameters keep their `default`: the generator already reads those as
+ * optional. Walks the component's inline sub-schemas, not through `$ref`s.
+ */
+function describeOptionalDefaults(node: unknown): void {
+  if (Array.isArray(node)) {
+    for (const n of node) describeOptionalDefaults(n);
+    return;
+  }
+  if (!node || typeof node !== "object") return;
+  const schema = node as SchemaNode;
+  for (const [name, prop] of Object.entries(schema.properties ?? {})) {
+    if (prop && typeof prop === "object" && prop.default !== undefined && !schema.required?.includes(name)) {
+      const note = `Defaults to \`${JSON.stringify(prop.default)}\`.`;
+      prop.description = prop.description ? `${prop.description} ${note}` : note;
+      delete prop.default;
+    }
+  }
+  for (const [key, value] of Object.entries(schema)) if (key !== "example" && key !== "examples" && key !== "default") describeOptionalDefaults(value);
 }
 
 /** The document for one request: the cached one with `servers` for the caller's origin. */

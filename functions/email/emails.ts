@@ -15,6 +15,7 @@ const TAGS = ["Emails"];
 const create = createRoute({
   method: "post",
   path: "/v1/emails",
+  operationId: "sendEmail",
   tags: TAGS,
   summary: "Send an email",
   description:
@@ -26,6 +27,7 @@ const create = createRoute({
 const list = createRoute({
   method: "get",
   path: "/v1/emails",
+  operationId: "listEmails",
   tags: TAGS,
   summary: "List emails",
   description: "Newest first. Filters: `status`, `contact_id`, `to` (any recipient). Includes agent replies on email conversations and reminder emails.",
@@ -36,6 +38,7 @@ const list = createRoute({
 const get = createRoute({
   method: "get",
   path: "/v1/emails/{id}",
+  operationId: "getEmail",
   tags: TAGS,
   summary: "Get an email and its events",
   request: { params: IdParam("eml") },

@@ -18,6 +18,7 @@ const VARIABLES_DOC = `\`subject\` and \`body\` take ${ALLOWED_VARIABLES}; any o
 const list = createRoute({
   method: "get",
   path: "/v1/reminder-templates",
+  operationId: "listReminderTemplates",
   tags: TAGS,
   summary: "List reminder templates",
   request: { query: TemplateListQuery },
@@ -27,6 +28,7 @@ const list = createRoute({
 const create = createRoute({
   method: "post",
   path: "/v1/reminder-templates",
+  operationId: "createReminderTemplate",
   tags: TAGS,
   summary: "Create a reminder template",
   description: `${VARIABLES_DOC} An email template needs a \`subject\`; \`whatsapp_template\` is only for WhatsApp.`,
@@ -37,6 +39,7 @@ const create = createRoute({
 const get = createRoute({
   method: "get",
   path: "/v1/reminder-templates/{id}",
+  operationId: "getReminderTemplate",
   tags: TAGS,
   summary: "Get a reminder template",
   request: { params: Params },
@@ -46,6 +49,7 @@ const get = createRoute({
 const update = createRoute({
   method: "patch",
   path: "/v1/reminder-templates/{id}",
+  operationId: "updateReminderTemplate",
   tags: TAGS,
   summary: "Update a reminder template",
   description: `${VARIABLES_DOC} Reminders already scheduled use the template as it is when they are sent (a variable they do not give renders empty).`,
@@ -60,6 +64,7 @@ const DeletedTemplate = z
 const remove = createRoute({
   method: "delete",
   path: "/v1/reminder-templates/{id}",
+  operationId: "deleteReminderTemplate",
   tags: TAGS,
   summary: "Delete a reminder template",
   description: "Deletes the template and the reminders it already sent, failed or canceled. While reminders of it are still scheduled the answer is 409 (`details.reason: \"template_in_use\"`): cancel them first, or set `active: false`.",

@@ -1,6 +1,6 @@
 // Request and response schemas of reminder templates and reminders.
 import { z } from "@hono/zod-openapi";
-import { Timestamp } from "../../lib/openapi";
+import { orNull, Timestamp } from "../../lib/openapi";
 import { paginationQuery, sortQuery } from "../../lib/pagination";
 import { noControlChars, safeParam, storableText } from "../../lib/safe-text";
 import { REMINDER_CHANNELS, REMINDER_STATUSES } from "../../schema/reminders";
@@ -67,7 +67,7 @@ export const CreateTemplateBody = z
     body: Body,
     offset_minutes: Offset.default(0),
     active: z.boolean().default(true).openapi({ example: true, description: "An inactive template cannot be used for new reminders; reminders already scheduled still go out." }),
-    whatsapp_template: WhatsAppTemplate.nullish(),
+    whatsapp_template: orNull(WhatsAppTemplate).optional(),
   })
   .superRefine((t, ctx) => {
     if (t.channel === "email" && !t.subject) ctx.addIssue({ code: "custom", path: ["subject"], message: "Required for an email template." });
@@ -92,7 +92,7 @@ export const UpdateTemplateBody = z
     body: Body.optional(),
     offset_minutes: Offset.optional(),
     active: z.boolean().optional(),
-    whatsapp_template: WhatsAppTemplate.nullish(),
+    whatsapp_template: orNull(WhatsAppTemplate).optional(),
   })
   .openapi("UpdateReminderTemplate", {
     description: "Changes are checked against the whole resulting template (an email template keeps a subject). Reminders already scheduled are rendered with the template as it is when they are sent.",

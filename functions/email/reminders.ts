@@ -15,6 +15,7 @@ const TAGS = ["Reminders"];
 const list = createRoute({
   method: "get",
   path: "/v1/reminders",
+  operationId: "listReminders",
   tags: TAGS,
   summary: "List reminders",
   description: "Filters: `status`, `contact_id`, `template_id`. Sort by `created_at` or `send_at`.",
@@ -25,6 +26,7 @@ const list = createRoute({
 const create = createRoute({
   method: "post",
   path: "/v1/reminders",
+  operationId: "createReminder",
   tags: TAGS,
   summary: "Schedule a reminder",
   description:
@@ -36,6 +38,7 @@ const create = createRoute({
 const get = createRoute({
   method: "get",
   path: "/v1/reminders/{id}",
+  operationId: "getReminder",
   tags: TAGS,
   summary: "Get a reminder",
   request: { params: Params },
@@ -45,6 +48,7 @@ const get = createRoute({
 const update = createRoute({
   method: "patch",
   path: "/v1/reminders/{id}",
+  operationId: "updateReminder",
   tags: TAGS,
   summary: "Reschedule a reminder",
   description:
@@ -56,6 +60,7 @@ const update = createRoute({
 const remove = createRoute({
   method: "delete",
   path: "/v1/reminders/{id}",
+  operationId: "cancelReminder",
   tags: TAGS,
   summary: "Cancel a reminder",
   description: "Moves a scheduled reminder to `canceled` (it is kept, and never sent). Canceling a canceled reminder answers the same; once it is sending, sent or failed the answer is 409.",

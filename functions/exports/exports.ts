@@ -16,6 +16,7 @@ const TAGS = ["Exports"];
 const create = createRoute({
   method: "post",
   path: "/v1/exports",
+  operationId: "createExport",
   tags: TAGS,
   summary: "Request an export",
   description: [
@@ -32,6 +33,7 @@ const create = createRoute({
 const list = createRoute({
   method: "get",
   path: "/v1/exports",
+  operationId: "listExports",
   tags: TAGS,
   summary: "List exports",
   description: "Newest first.",
@@ -42,6 +44,7 @@ const list = createRoute({
 const get = createRoute({
   method: "get",
   path: "/v1/exports/{id}",
+  operationId: "getExport",
   tags: TAGS,
   summary: "Get an export",
   description: "Its status and progress; once `completed`, `size_mb`, and a signed `download_url` valid for an hour without credentials (`expires_at`); every read gives a fresh link.",

@@ -20,6 +20,7 @@ const TAGS = ["Attachments"];
 const list = createRoute({
   method: "get",
   path: "/v1/conversations/{id}/attachments",
+  operationId: "listAttachments",
   tags: TAGS,
   summary: "List a conversation's attachments",
   description: "Oldest first. Each has a signed `url` to its bytes, valid for 15 minutes without credentials.",
@@ -30,6 +31,7 @@ const list = createRoute({
 const create = createRoute({
   method: "post",
   path: "/v1/conversations/{id}/attachments",
+  operationId: "createAttachment",
   tags: TAGS,
   summary: "Attach a file to a conversation",
   description: `Either upload the file here (multipart, as for \`POST /v1/files\`) or attach an existing upload with JSON \`{"file_id": "file_…"}\` (an unknown or another workspace's file is 422; a file attached to another conversation is 409; attaching it again to the same conversation answers it unchanged). ${UPLOAD_DESCRIPTION}`,
@@ -43,6 +45,7 @@ const create = createRoute({
 const remove = createRoute({
   method: "delete",
   path: "/v1/attachments/{id}",
+  operationId: "deleteAttachment",
   tags: TAGS,
   summary: "Remove an attachment",
   description:

@@ -19,6 +19,7 @@ export const UPLOAD_DESCRIPTION =
 const upload = createRoute({
   method: "post",
   path: "/v1/files",
+  operationId: "uploadFile",
   tags: TAGS,
   summary: "Upload a file",
   description: `Stores a file that is not yet tied to a conversation (attach it later with \`POST /v1/conversations/{id}/attachments\` \`{file_id}\`, or reference it in a message's \`attachment_ids\`). ${UPLOAD_DESCRIPTION}`,
@@ -29,6 +30,7 @@ const upload = createRoute({
 const get = createRoute({
   method: "get",
   path: "/v1/files/{id}",
+  operationId: "getFile",
   tags: TAGS,
   summary: "Get a file's record",
   request: { params: FileIdParam },
@@ -38,6 +40,7 @@ const get = createRoute({
 const download = createRoute({
   method: "get",
   path: "/v1/files/{id}/download",
+  operationId: "getFileDownloadLink",
   tags: TAGS,
   summary: "Get a signed download link",
   description:
@@ -49,6 +52,7 @@ const download = createRoute({
 const content = createRoute({
   method: "get",
   path: "/v1/files/{id}/content",
+  operationId: "downloadFileContent",
   tags: TAGS,
   summary: "Download a file (signed link)",
   description:

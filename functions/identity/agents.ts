@@ -13,6 +13,7 @@ import { agentJson } from "./service";
 const list = createRoute({
   method: "get",
   path: "/v1/agents",
+  operationId: "listAgents",
   tags: ["Agents"],
   summary: "List agents",
   description: "Any member of the workspace (and API keys with `read`) may list its agents, so that conversations can be assigned. Filter by `role`.",
@@ -23,6 +24,7 @@ const list = createRoute({
 const create = createRoute({
   method: "post",
   path: "/v1/agents",
+  operationId: "createAgent",
   tags: ["Agents"],
   summary: "Add an agent",
   description:
@@ -35,6 +37,7 @@ const create = createRoute({
 const setRole = createRoute({
   method: "post",
   path: "/v1/agents/{id}/role",
+  operationId: "setAgentRole",
   tags: ["Agents"],
   summary: "Change an agent's role",
   description:
@@ -47,6 +50,7 @@ const setRole = createRoute({
 const remove = createRoute({
   method: "delete",
   path: "/v1/agents/{id}",
+  operationId: "deleteAgent",
   tags: ["Agents"],
   summary: "Remove an agent",
   description:

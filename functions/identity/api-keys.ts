@@ -13,6 +13,7 @@ const DEFAULT_SCOPES: Scope[] = ["read", "write"];
 const list = createRoute({
   method: "get",
   path: "/v1/api-keys",
+  operationId: "listApiKeys",
   tags: ["API keys"],
   summary: "List API keys",
   description: "Admin-only. Every key of the workspace, revoked ones included (with `revoked_at`). Never shows a key or its hash, only its `prefix`.",
@@ -24,6 +25,7 @@ const list = createRoute({
 const create = createRoute({
   method: "post",
   path: "/v1/api-keys",
+  operationId: "createApiKey",
   tags: ["API keys"],
   summary: "Create an API key",
   description:
@@ -36,6 +38,7 @@ const create = createRoute({
 const remove = createRoute({
   method: "delete",
   path: "/v1/api-keys/{id}",
+  operationId: "revokeApiKey",
   tags: ["API keys"],
   summary: "Revoke an API key",
   description: "Admin-only. The key stops working (at once in the instance that revoked it, within 5 s elsewhere: credential cache) and stays in the list with `revoked_at`. Revoking a revoked key again answers the same.",

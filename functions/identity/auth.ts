@@ -24,6 +24,7 @@ import { and, eq } from "drizzle-orm";
 const signUp = createRoute({
   method: "post",
   path: "/v1/workspaces",
+  operationId: "createWorkspace",
   tags: ["Auth"],
   summary: "Sign up: create a workspace and its owner",
   description: "Public. Creates a workspace, its owner agent, and returns a token pair for the owner. The owner's email must not be registered yet.",
@@ -35,6 +36,7 @@ const signUp = createRoute({
 const token = createRoute({
   method: "post",
   path: "/v1/auth/token",
+  operationId: "createToken",
   tags: ["Auth"],
   summary: "Exchange email and password for a token pair",
   description: "Public. The access token (JWT, HS256) lives 15 minutes; the refresh token 30 days and is single-use (see /v1/auth/refresh).",
@@ -46,6 +48,7 @@ const token = createRoute({
 const refresh = createRoute({
   method: "post",
   path: "/v1/auth/refresh",
+  operationId: "refreshToken",
   tags: ["Auth"],
   summary: "Rotate a refresh token",
   description:
@@ -58,6 +61,7 @@ const refresh = createRoute({
 const revoke = createRoute({
   method: "post",
   path: "/v1/auth/revoke",
+  operationId: "revokeToken",
   tags: ["Auth"],
   summary: "Revoke a refresh token",
   description: "Public. Revokes the refresh token and every token rotated from the same sign-in. Unknown tokens also answer 200 (RFC 7009).",
@@ -69,6 +73,7 @@ const revoke = createRoute({
 const login = createRoute({
   method: "post",
   path: "/v1/auth/login",
+  operationId: "login",
   tags: ["Auth"],
   summary: "Sign in with a session cookie (browser inbox)",
   description:
@@ -84,6 +89,7 @@ const login = createRoute({
 const logout = createRoute({
   method: "post",
   path: "/v1/auth/logout",
+  operationId: "logout",
   tags: ["Auth"],
   summary: "End the cookie session",
   security: [],
@@ -93,6 +99,7 @@ const logout = createRoute({
 const me = createRoute({
   method: "get",
   path: "/v1/auth/me",
+  operationId: "getMe",
   tags: ["Auth"],
   summary: "Who am I",
   description: "Any credential. The workspace, the agent (null for an API key) and how the request was authenticated.",

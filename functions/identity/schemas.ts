@@ -1,6 +1,6 @@
 // Request and response schemas of the identity function.
 import { z } from "@hono/zod-openapi";
-import { Timestamp, text } from "../../lib/openapi";
+import { orNull, Timestamp, text } from "../../lib/openapi";
 import { noControlChars, safeParam, storableText } from "../../lib/safe-text";
 
 /** A display name: trimmed, capped, and free of characters Postgres or a UI would choke on. */
@@ -157,7 +157,7 @@ export const ChangePasswordBody = z
 export const PasswordChanged = z
   .object({
     password_changed: z.literal(true),
-    tokens: TokenPair.nullable().openapi({
+    tokens: orNull(TokenPair).openapi({
       description: "For a JWT caller, a fresh pair (every refresh token of the agent was revoked); null for a cookie caller, whose session stays.",
     }),
   })
@@ -166,7 +166,7 @@ export const PasswordChanged = z
 export const Me = z
   .object({
     workspace: Workspace,
-    agent: Agent.nullable(),
+    agent: orNull(Agent).openapi({ description: "The signed-in agent; null for an API key, which acts for the workspace." }),
     auth: z.object({
       via: z.enum(["api_key", "jwt", "cookie"]),
       role: RoleEnum,

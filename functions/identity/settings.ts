@@ -14,6 +14,7 @@ import { changePassword, getWorkspace, updateWorkspace } from "./settings.servic
 const get = createRoute({
   method: "get",
   path: "/v1/settings/workspace",
+  operationId: "getWorkspaceSettings",
   tags: ["Settings"],
   summary: "Get the workspace and its settings",
   description: "Any member of the workspace, and API keys with `read`.",
@@ -31,6 +32,7 @@ const updateConfig = {
 const update = createRoute({
   ...updateConfig,
   method: "patch",
+  operationId: "updateWorkspaceSettings",
   summary: "Update the workspace",
   description:
     "Admin-only. `name` renames the workspace; `settings` is merged key by key (keys not sent keep their value). `timezone` is an IANA zone; `search_language` is the text-search configuration of the workspace's content (`english` or `simple`).",
@@ -39,6 +41,7 @@ const update = createRoute({
 const updateByPost = createRoute({
   ...updateConfig,
   method: "post",
+  operationId: "updateWorkspaceSettingsByPost",
   summary: "Update the workspace (POST alias of PATCH)",
   description: "Admin-only. The same as `PATCH /v1/settings/workspace`, for clients that cannot send PATCH. Accepts `Idempotency-Key`.",
 });
@@ -46,6 +49,7 @@ const updateByPost = createRoute({
 const password = createRoute({
   method: "post",
   path: "/v1/settings/password",
+  operationId: "changePassword",
   tags: ["Settings"],
   summary: "Change your password",
   description:

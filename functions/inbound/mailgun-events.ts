@@ -52,6 +52,7 @@ const Ack = z
 const receive = createRoute({
   method: "post",
   path: "/inbound/mailgun/events",
+  operationId: "receiveMailgunEvents",
   tags: TAGS,
   summary: "Mailgun event webhook (email statuses)",
   description: [

@@ -80,6 +80,7 @@ const Ack = z
 const receive = createRoute({
   method: "post",
   path: "/inbound/mailgun/messages",
+  operationId: "receiveMailgunMessage",
   tags: TAGS,
   summary: "Mailgun route forward (inbound email)",
   description: [

@@ -29,6 +29,7 @@ const VerifyQuery = z.object({
 const verify = createRoute({
   method: "get",
   path: "/inbound/whatsapp",
+  operationId: "verifyWhatsappWebhook",
   tags: TAGS,
   summary: "WhatsApp webhook verification",
   description:
@@ -92,6 +93,7 @@ const WebhookBody = z
 const receive = createRoute({
   method: "post",
   path: "/inbound/whatsapp",
+  operationId: "receiveWhatsappWebhook",
   tags: TAGS,
   summary: "WhatsApp webhook (messages and statuses)",
   description: [

@@ -92,6 +92,7 @@ const MAX_DAYS = 366;
 const get = createRoute({
   method: "get",
   path: "/v1/account",
+  operationId: "getAccount",
   tags: TAGS,
   summary: "Get the account: plan, storage and today's API usage",
   description: `Plans and their limits: ${PLAN_TABLE}. Past the daily request quota every /v1 request except /v1/account answers 429 \`rate_limit_exceeded\` with \`details.reason: "daily_quota"\` until midnight UTC.`,
@@ -101,6 +102,7 @@ const get = createRoute({
 const usage = createRoute({
   method: "get",
   path: "/v1/account/usage",
+  operationId: "getAccountUsage",
   tags: TAGS,
   summary: "Get usage over a period",
   description: `\`from\`/\`to\` are UTC days (YYYY-MM-DD, inclusive, at most ${MAX_DAYS} days; default the last 30 days). API requests are counted per route template per day (in Redis as they happen, persisted daily to Postgres); AI tokens per model per day; conversations by their creation day; storage is what is stored now.`,

@@ -102,6 +102,7 @@ const Analytics = z
 const get = createRoute({
   method: "get",
   path: "/v1/analytics",
+  operationId: "getAnalytics",
   tags: TAGS,
   summary: "Get conversation analytics",
   description: `The workspace's figures over a period of whole days in its time zone (\`settings.timezone\`, UTC when unset): \`days\` (default ${DEFAULT_DAYS}) ending on \`to\` (default today), or \`from\`..\`to\` inclusive, at most ${MAX_DAYS} days. \`channel_id\` and \`agent_id\` narrow everything to those conversations. Any agent and any key with the \`read\` scope may read it. A bad parameter (a malformed date, \`from\` after \`to\`, \`days\` with \`from\`, a period over ${MAX_DAYS} days) is a 400 naming it in \`details.fields\`.`,

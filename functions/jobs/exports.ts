@@ -2,8 +2,8 @@
 // delivery so each stays well inside a Worker's CPU limit. Delivery n renders the next
 // conversations after the export's cursor into part n (`ws_…/exports/exp_…/part-0000n`),
 // moves the cursor, progress and part count in the run's transaction, and publishes delivery
-// n + 1 (key `export:exp_…:n+1`). The delivery that finds fewer rows than a chunk assembles the
-// parts into the export's file (files.kind = "export") and marks the export completed.
+// n + 1 (key `export:exp_…:n+1`) when more rows follow. The delivery that reaches the last row
+// (it reads one row beyond its chunk to know) assembles the parts into the export's file (files.kind = "export") and marks the export completed.
 // Idempotent: a redelivery of n is a no-op (job_runs), and n runs only while parts = n, so a
 // chunk is never rendered twice; part n is keyed by n, so a retried attempt overwrites it.
 import { z } from "@hono/zod-openapi";
@@ -92,14 +92,14 @@ export async function runExportChunk(tx: Tx, payload: ExportPayload, meta: Pick<
 
   try {
     const limit = chunkSize(e);
-    const { data, cursor } = await loadChunk(tx, e.workspaceId, e.filters, e.options, e.cursor ?? null, limit);
+    const { data, more, cursor } = await loadChunk(tx, e.workspaceId, e.filters, e.options, e.cursor ?? null, limit);
     const processed = e.processed + data.length;
     let parts = e.parts;
     if (data.length) {
       await storage.put(partKey(e, parts), new TextEncoder().encode(renderPart(e, data)), "text/plain; charset=utf-8");
       parts += 1;
     }
-    if (data.length === limit) {
+    if (more) {
       const progress = Math.min(99, Math.floor((processed * 100) / Math.max(e.total, processed, 1)));
       await tx.update(exports).set({ parts, processed, cursor, progress, updatedAt: new Date() }).where(eq(exports.id, e.id));
       await queue.publish("exports", { workspace_id: e.workspaceId, export_id: e.id, chunk: parts }, { deduplicationId: exportJobKey(e.id, parts), retries: EXPORT_JOB_RETRIES });

@@ -16,6 +16,7 @@ const ZERO = { contacts: 0, sessions: 0, conversations: 0 };
 const list = createRoute({
   method: "get",
   path: "/v1/tags",
+  operationId: "listTags",
   tags: ["Tags"],
   summary: "List workspace tags",
   description: "Every tag of the workspace with how many contacts, sessions and conversations carry it.",
@@ -26,6 +27,7 @@ const list = createRoute({
 const create = createRoute({
   method: "post",
   path: "/v1/tags",
+  operationId: "createTag",
   tags: ["Tags"],
   summary: "Create a tag",
   description:
@@ -37,6 +39,7 @@ const create = createRoute({
 const get = createRoute({
   method: "get",
   path: "/v1/tags/{id}",
+  operationId: "getTag",
   tags: ["Tags"],
   summary: "Get a tag",
   request: { params: IdParam },
@@ -46,6 +49,7 @@ const get = createRoute({
 const update = createRoute({
   method: "patch",
   path: "/v1/tags/{id}",
+  operationId: "updateTag",
   tags: ["Tags"],
   summary: "Update a tag",
   description: "Rename, recolor or describe a tag; `null` clears `color` or `description`. Renaming to a taken name answers 409.",
@@ -56,6 +60,7 @@ const update = createRoute({
 const remove = createRoute({
   method: "delete",
   path: "/v1/tags/{id}",
+  operationId: "deleteTag",
   tags: ["Tags"],
   summary: "Delete a tag",
   description: "Deletes the tag and removes it from every contact, session and conversation (a `tag.removed` event is written for each).",

@@ -1,3 +1,5 @@
+import { getRefId } from "@asteasolutions/zod-to-openapi";
+import type { z } from "@hono/zod-openapi";
 import { describe, expect, it } from "vitest";
 import { functions } from "../../functions/registry";
 import { isPublicRoute } from "../../lib/auth";
@@ -139,6 +141,108 @@ describe("GET /openapi.json", () => {
     expect(missing.filter((m) => !KNOWN_MISSING_EXAMPLES.has(m))).toEqual([]);
     // Keeps the list of known gaps honest: an entry that has been fixed must be removed.
     expect([...KNOWN_MISSING_EXAMPLES].filter((m) => !missing.includes(m))).toEqual([]);
+  });
+
+  it("gives every operation a unique camelCase operationId", () => {
+    const ids = new Map<string, string[]>();
+    const problems: string[] = [];
+    for (const { method, path, op } of ops) {
+      const where = `${method.toUpperCase()} ${path}`;
+      if (typeof op.operationId !== "string" || !/^[a-z][a-zA-Z0-9]*$/.test(op.operationId)) problems.push(`${where}: operationId ${op.operationId}`);
+      else ids.set(op.operationId, [...(ids.get(op.operationId) ?? []), where]);
+    }
+    for (const [id, where] of ids) if (where.length > 1) problems.push(`${id} used by ${where.join(", ")}`);
+    expect(problems).toEqual([]);
+    expect(ids.size).toBe(ops.length);
+    // A few by name: clients call these.
+    expect(doc.paths["/v1/conversations"].get.operationId).toBe("listConversations");
+    expect(doc.paths["/v1/conversations"].post.operationId).toBe("createConversation");
+    expect(doc.paths["/v1/contacts/{id}/tags"].post.operationId).toBe("addContactTag");
+    expect(doc.paths["/jobs/summaries"].post.operationId).toBe("runSummariesJob");
+  });
+
+  it("puts no default on an optional property of a named schema (typed clients would make it required)", () => {
+    // openapi-typescript types a property with a `default` as always present unless it is inline
+    // in a parameter or request body; in a component that is wrong for request fields.
+    const found: string[] = [];
+    const walk = (node: any, where: string) => {
+      if (!node || typeof node !== "object") return;
+      if (Array.isArray(node)) {
+        for (const [i, n] of node.entries()) walk(n, `${where}/${i}`);
+        return;
+      }
+      for (const [k, v] of Object.entries<any>(node.properties ?? {})) {
+        if (v && typeof v === "object" && v.default !== undefined && !node.required?.includes(k)) found.push(`${where}/${k}`);
+      }
+      for (const [k, v] of Object.entries(node)) if (k !== "example" && k !== "examples") walk(v, `${where}/${k}`);
+    };
+    for (const [name, schema] of Object.entries(doc.components.schemas)) walk(schema, name);
+    expect(found).toEqual([]);
+    // The default is still documented, in words.
+    expect(doc.components.schemas.CreateConversation.properties.source.description).toMatch(/Defaults to `"api"`/);
+    expect(doc.components.schemas.CreateConversation.required).not.toContain("source");
+  });
+
+  it("writes `X | null` of a named schema as anyOf, and no named schema is nullable by itself", () => {
+    const found: string[] = [];
+    const walk = (node: any, where: string) => {
+      if (!node || typeof node !== "object") return;
+      if (Array.isArray(node)) {
+        for (const [i, n] of node.entries()) walk(n, `${where}/${i}`);
+        return;
+      }
+      // allOf: [$ref, {type: [..., "null"]}] is an intersection: never null for a generated client.
+      if (Array.isArray(node.allOf) && node.allOf.some((m: any) => m?.type === "null" || (Array.isArray(m?.type) && m.type.includes("null")))) found.push(`${where}: allOf with null`);
+      for (const [k, v] of Object.entries(node)) if (k !== "example" && k !== "examples") walk(v, `${where}/${k}`);
+    };
+    walk(doc.paths, "paths");
+    for (const [name, schema] of Object.entries<any>(doc.components.schemas)) {
+      walk(schema, name);
+      if (Array.isArray(schema.type) && schema.type.includes("null")) found.push(`${name}: nullable component`);
+    }
+    expect(found).toEqual([]);
+    const nullRef = (ref: string) => ({ anyOf: [{ $ref: `#/components/schemas/${ref}` }, { type: "null" }] });
+    expect(doc.components.schemas.Me.properties.agent).toMatchObject(nullRef("Agent"));
+    expect(doc.components.schemas.Summary.properties.result).toMatchObject(nullRef("ConversationSummary"));
+  });
+
+  it("has no `.nullable()` of a named zod schema in any route (orNull() instead)", () => {
+    // zod-to-openapi loses or misplaces the null of `Named.nullable()` (see lib/openapi.ts orNull).
+    const found: string[] = [];
+    const seen = new Set<unknown>();
+    const visit = (schema: z.ZodType | undefined, where: string) => {
+      if (!schema || seen.has(schema)) return;
+      seen.add(schema);
+      const def = (schema as any)._zod?.def;
+      if (!def) return;
+      if (def.type === "nullable") {
+        let inner = def.innerType;
+        while (["optional", "default", "prefault", "readonly", "nonoptional"].includes(inner?._zod?.def?.type)) inner = inner._zod.def.innerType;
+        if (getRefId(inner)) found.push(`${where}: ${getRefId(inner)}.nullable()`);
+      }
+      if (def.innerType) visit(def.innerType, where);
+      for (const [k, v] of Object.entries<any>(def.shape ?? {})) visit(v, `${where}.${k}`);
+      if (def.catchall) visit(def.catchall, where);
+      if (def.element) visit(def.element, `${where}[]`);
+      for (const o of def.options ?? []) visit(o, where);
+      for (const o of def.items ?? []) visit(o, where);
+      if (def.left) visit(def.left, where);
+      if (def.right) visit(def.right, where);
+      if (def.valueType) visit(def.valueType, where);
+      if (def.in) visit(def.in, where);
+      if (def.out) visit(def.out, where);
+    };
+    for (const f of functions) {
+      for (const d of f.app.openAPIRegistry.definitions) {
+        if (d.type !== "route") continue;
+        const r = d.route;
+        const where = `${r.method.toUpperCase()} ${r.path}`;
+        for (const part of ["params", "query", "headers", "cookies"] as const) visit(r.request?.[part] as z.ZodType | undefined, `${where} ${part}`);
+        for (const [mt, c] of Object.entries<any>(r.request?.body?.content ?? {})) visit(c?.schema, `${where} body ${mt}`);
+        for (const [status, res] of Object.entries<any>(r.responses ?? {})) for (const c of Object.values<any>(res?.content ?? {})) visit(c?.schema, `${where} ${status}`);
+      }
+    }
+    expect(found).toEqual([]);
   });
 
   it("is built once and answers the same document again", async () => {

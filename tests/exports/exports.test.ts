@@ -1,8 +1,10 @@
+import { eq } from "drizzle-orm";
 import { PDFDocument } from "pdf-lib";
 import { afterEach, describe, expect, it } from "vitest";
 import { ExportAccepted, ExportObject } from "../../functions/exports/schemas";
 import { csvCell } from "../../functions/jobs/export-render";
 import { chunkOverride } from "../../functions/jobs/exports";
+import { conversations } from "../../schema";
 import { createHarness, expectError, type Tenant } from "../support/harness";
 import { expectInvisible } from "../support/tenancy";
 import { download, parseCsv, pdfText, pdftotext, runExport, seedConversation } from "./helpers";
@@ -173,6 +175,37 @@ describe("chunks", () => {
     expect(e).toMatchObject({ status: "completed", progress: 100, processed: 7 });
     const rows = parseCsv((await download(h, e.download_url)).text).slice(1);
     expect(rows.map((r) => r[0])).toEqual(ids);
+  });
+
+  it("each row carries its own contact and its tags by name (case-insensitive order), across chunk boundaries; a row count that fills the last chunk exactly completes", async () => {
+    const t = await h.signUp();
+    const people: Array<{ id: string; name: string; email: string }> = [];
+    for (const name of ["Ana", "Bo"]) {
+      const r = await h.call("POST", "/v1/contacts", { token: t.token, body: { name, email: `${name.toLowerCase()}@customer.example` } });
+      expect(r.status, r.text).toBe(201);
+      people.push({ id: r.body.id, name, email: `${name.toLowerCase()}@customer.example` });
+    }
+    const tagSets = [["zeta", "Alpha", "beta"], [], ["beta"], ["Gamma", "alpha2"]];
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const id = await seedConversation(h, t, { title: `T${i}`, tags: tagSets[i], createdAt: new Date(Date.UTC(2026, 10, 1, 0, 0, i)) });
+      if (i !== 1) await h.services.db.update(conversations).set({ contactId: people[i === 3 ? 1 : 0]!.id }).where(eq(conversations.id, id));
+      ids.push(id);
+    }
+    chunkOverride.rows = 2; // 4 rows: two full chunks, the second knows it is the last
+    const { export: e } = await runExport(h, t, { format: "csv" });
+    expect(e).toMatchObject({ status: "completed", progress: 100, processed: 4 });
+    const rows = parseCsv((await download(h, e.download_url)).text);
+    const cols = rows[0]!;
+    const got = rows.slice(1).map((r) => Object.fromEntries(cols.map((k, i) => [k, r[i]!])));
+    expect(got.map((r) => r.id)).toEqual(ids);
+    expect(got.map((r) => r.tags)).toEqual(["Alpha; beta; zeta", "", "beta", "alpha2; Gamma"]);
+    expect(got.map((r) => [r.contact_name, r.contact_email])).toEqual([
+      ["Ana", "ana@customer.example"],
+      ["", ""],
+      ["Ana", "ana@customer.example"],
+      ["Bo", "bo@customer.example"],
+    ]);
   });
 });
 
