@@ -69,6 +69,56 @@ export async function emailChannelFor(db: Db, workspaceId: string, channelId?: s
   return ch;
 }
 
+function emailValues(input: QueueEmailInput, channel: ChannelRow) {
+  return {
+    id: newId("eml"),
+    workspaceId: input.workspaceId,
+    channelId: channel.id,
+    contactId: input.contactId ?? null,
+    conversationId: input.conversationId ?? null,
+    messageId: input.messageId ?? null,
+    reminderId: input.reminderId ?? null,
+    fromAddress: fromHeader(channel),
+    to: input.to,
+    cc: input.cc ?? [],
+    bcc: input.bcc ?? [],
+    subject: input.subject,
+    text: input.text ?? null,
+    html: input.html ?? null,
+    templateId: input.templateId ?? null,
+    variables: input.variables ?? {},
+    headers: input.headers ?? {},
+    attachmentIds: input.attachmentIds ?? [],
+    status: "queued" as const,
+  };
+}
+
+/**
+ * queueEmail for many emails at once (a reminders sweep's batch): each distinct channel is
+ * looked up once and every row is written by one INSERT; the deliveries are published after the
+ * commit in batch requests. Answers the rows in the order of `inputs`. Throws the same 422 as
+ * queueEmail if one has no email channel (nothing is written then).
+ */
+export async function queueEmails(tx: Db, inputs: QueueEmailInput[], services?: Pick<Services, "queue">): Promise<EmailRow[]> {
+  if (!inputs.length) return [];
+  const found = new Map<string, ChannelRow>();
+  const values = [];
+  for (const input of inputs) {
+    const k = `${input.workspaceId}\u0000${input.channelId ?? ""}`;
+    let channel = found.get(k);
+    if (!channel) {
+      channel = await emailChannelFor(tx, input.workspaceId, input.channelId);
+      found.set(k, channel);
+    }
+    values.push(emailValues(input, channel));
+  }
+  const rows = await tx.insert(emails).values(values).returning();
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  const out = values.map((v) => byId.get(v.id)!);
+  for (const row of out) if (!row.messageId) deliverAfterCommit(services?.queue, { workspace_id: row.workspaceId, email_id: row.id });
+  return out;
+}
+
 /**
  * Writes a queued email in `tx` and publishes its delivery once the enclosing request or job run
  * has committed (`services.queue`; without it, or outside a request, the sweep sends it within
@@ -78,27 +128,7 @@ export async function queueEmail(tx: Db, input: QueueEmailInput, services?: Pick
   const channel = await emailChannelFor(tx, input.workspaceId, input.channelId);
   const [row] = await tx
     .insert(emails)
-    .values({
-      id: newId("eml"),
-      workspaceId: input.workspaceId,
-      channelId: channel.id,
-      contactId: input.contactId ?? null,
-      conversationId: input.conversationId ?? null,
-      messageId: input.messageId ?? null,
-      reminderId: input.reminderId ?? null,
-      fromAddress: fromHeader(channel),
-      to: input.to,
-      cc: input.cc ?? [],
-      bcc: input.bcc ?? [],
-      subject: input.subject,
-      text: input.text ?? null,
-      html: input.html ?? null,
-      templateId: input.templateId ?? null,
-      variables: input.variables ?? {},
-      headers: input.headers ?? {},
-      attachmentIds: input.attachmentIds ?? [],
-      status: "queued",
-    })
+    .values(emailValues(input, channel))
     .returning();
   // An agent reply's email is sent by its message's delivery (one job per message).
   if (!input.messageId) deliverAfterCommit(services?.queue, { workspace_id: input.workspaceId, email_id: row!.id });

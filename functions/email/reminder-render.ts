@@ -53,15 +53,27 @@ export interface RenderValues {
   timezone?: string;
 }
 
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+/** One formatter per zone, kept: making one costs more than rendering a whole reminder. Throws for an unknown zone. */
+function formatterFor(zone: string): Intl.DateTimeFormat {
+  let f = formatters.get(zone);
+  if (!f) {
+    f = new Intl.DateTimeFormat("en-US", { dateStyle: "full", timeStyle: "short", timeZone: zone });
+    if (formatters.size < 1000) formatters.set(zone, f);
+  }
+  return f;
+}
+
 /** `Saturday, December 5, 2026 at 2:00 PM (Europe/Paris)`: readable in the workspace's zone. */
 export function formatEventAt(at: Date, timezone = "UTC"): string {
   let zone = timezone;
   let text: string;
   try {
-    text = new Intl.DateTimeFormat("en-US", { dateStyle: "full", timeStyle: "short", timeZone: zone }).format(at);
+    text = formatterFor(zone).format(at);
   } catch {
     zone = "UTC";
-    text = new Intl.DateTimeFormat("en-US", { dateStyle: "full", timeStyle: "short", timeZone: zone }).format(at);
+    text = formatterFor(zone).format(at);
   }
   return `${text} (${zone})`;
 }

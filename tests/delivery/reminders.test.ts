@@ -2,10 +2,11 @@
 // deliveries job sends through Mailgun; a WhatsApp reminder becomes a template (or text) message
 // on the contact's WhatsApp conversation, sent through Graph. The reminder is `sent` once its
 // email or message is queued, and `failed` if that delivery fails for good.
+import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { newId } from "../../lib/ids";
-import { channels } from "../../schema";
-import { ahead, contact, deliverNow, pendingFor, reminder, row, template } from "../reminders/helpers";
+import { channels, contacts } from "../../schema";
+import { ahead, contact, deliverNow, makeDue, pendingFor, reminder, row, sweep, template } from "../reminders/helpers";
 import { createHarness, type Tenant } from "../support/harness";
 import { addChannel } from "../whatsapp/helpers";
 import { emailSetup, settled } from "./helpers";
@@ -62,6 +63,36 @@ describe("email reminders", () => {
     await due(t, r.id);
     expect(await row(h, r.id)).toMatchObject({ status: "failed", error: { code: "no_channel" }, emailId: null });
     expect(mg.sentTo(ct.email)).toHaveLength(0);
+  });
+});
+
+describe("the sweep's batch", () => {
+  it("sends many due email reminders in one run: each its own email from its own channel, rendered for its contact; a contact without an address fails alone", async () => {
+    const t = await h.signUp();
+    const main = await emailSetup(h, t);
+    const other = await emailSetup(h, t);
+    const tpl = await template(h, t);
+    const people = await Promise.all(["Ada", "Grace", "Alan", "Edsger"].map((name) => contact(h, t, { name })));
+    const noAddress = await contact(h, t, { name: "Nobody" });
+    const made = [];
+    for (const [i, p] of people.entries()) made.push({ p, r: await reminder(h, t, { template_id: tpl.id, contact_id: p.id, event_at: ahead(h, 30), ...(i === 3 ? { channel_id: other.channelId } : {}) }) });
+    // A reminder whose contact lost its address after it was made.
+    const lost = await reminder(h, t, { template_id: tpl.id, contact_id: noAddress.id, event_at: ahead(h, 30) });
+    await h.services.db.update(contacts).set({ email: null }).where(eq(contacts.id, noAddress.id));
+    for (const { r } of [...made, { r: lost }]) await makeDue(h, r.id);
+    const res = await sweep(h, t.workspaceId);
+    expect(res.status).toBe(200);
+    await settled(h, t.workspaceId);
+    for (const [i, { p, r }] of made.entries()) {
+      const after = await row(h, r.id);
+      expect(after).toMatchObject({ status: "sent", sentBy: "sweep", error: null });
+      const [mail, ...more] = mg.sentTo(p.email);
+      expect(more).toHaveLength(0);
+      expect(mail!.html).toBe(`<p>Hi ${p.name}, see you at the clinic.</p>`);
+      expect(mail!.from).toContain(i === 3 ? other.address : main.address);
+      expect(mail!.variables).toMatchObject({ parley_email_id: after.emailId });
+    }
+    expect(await row(h, lost.id)).toMatchObject({ status: "failed", error: { code: "no_address" } });
   });
 });
 
