@@ -108,7 +108,7 @@ async function explain(url: string, workspaceId: string): Promise<void> {
   try {
     const db = drizzle({ client: pool, schema, logger: { logQuery: (q, params) => void captured.push({ sql: q, params }) } }) as unknown as Database;
     const r = resolvePeriod({ days: 30 }, "Europe/Paris");
-    if ("period" in r) await analytics(db, workspaceId, r.period, {});
+    if ("period" in r) await analytics(db, workspaceId, r.period, {}, "Europe/Paris");
     const s = captured.at(-1)!;
     const plan = await pool.query(`explain (analyze, buffers, costs off) ${s.sql}`, s.params);
     console.log(plan.rows.map((row: Record<string, string>) => Object.values(row)[0]).join("\n"));

@@ -13,3 +13,4 @@ export * from "./reminders";
 export * from "./account";
 export * from "./exports";
 export * from "./deliveries";
+export * from "./analytics";

@@ -1,10 +1,12 @@
 // /v1/analytics: a workspace's conversation figures over a period of days in its time zone, in
-// one SQL statement (one round trip): conversations created, messages written and conversations
+// three statements run at once: conversations created, messages written and conversations
 // resolved per day, breakdowns of the period's conversations, response and resolution times,
-// sentiment from summaries, and the previous period of the same length for comparison.
+// sentiment from summaries, and the previous period of the same length for comparison. The counts
+// come from the rollups the write triggers keep (migration 0024), the percentiles from the rows.
 import { eq, type SQL, sql } from "drizzle-orm";
 import { type Db, rowsOf } from "../../lib/db";
 import { dataException } from "../../lib/errors";
+import { analyticsZones } from "../../schema/analytics";
 import { CONVERSATION_SOURCES, CONVERSATION_STATUSES } from "../../schema/conversations";
 import { workspaces } from "../../schema/identity";
 
@@ -43,11 +45,19 @@ function todayIn(tz: string, now: Date): string | null {
   }
 }
 
-/** The workspace's IANA time zone (settings.timezone), UTC when none is set. */
-export async function workspaceTimeZone(db: Db, workspaceId: string): Promise<string> {
-  const [w] = await db.select({ settings: workspaces.settings }).from(workspaces).where(eq(workspaces.id, workspaceId)).limit(1);
+/**
+ * The workspace's IANA time zone (settings.timezone, UTC when none is set) and the zone its
+ * rollup days are counted in (analytics_zones; UTC without a row), in one round trip.
+ */
+export async function workspaceTimeZone(db: Db, workspaceId: string): Promise<{ timezone: string; rollupZone: string }> {
+  const [w] = await db
+    .select({ settings: workspaces.settings, rollupZone: analyticsZones.timezone })
+    .from(workspaces)
+    .leftJoin(analyticsZones, eq(analyticsZones.workspaceId, workspaces.id))
+    .where(eq(workspaces.id, workspaceId))
+    .limit(1);
   const tz = w?.settings?.timezone;
-  return typeof tz === "string" && tz ? tz : "UTC";
+  return { timezone: typeof tz === "string" && tz ? tz : "UTC", rollupZone: w?.rollupZone ?? "UTC" };
 }
 
 /**
@@ -118,13 +128,15 @@ interface Row {
 }
 
 /**
+ * From the rows themselves (the path before the rollups, kept for workspaces whose rollup days are
+ * not in the zone reported, and as the reference the rollups are tested against).
  * One statement: the period's conversations (index range on created_at) and those resolved in it
  * (on resolved_at) read once each, every row given its day by a binary search of the days'
  * boundary instants in the workspace's zone (width_bucket), every breakdown computed by one
  * GROUPING SETS aggregate; messages per day from the (workspace_id, created_at) index alone; the
  * previous period's totals as index-only counts. Three statements, run at once.
  */
-function statements(ws: string, tz: string, p: Period, f: Pick<AnalyticsQuery, "channel_id" | "agent_id">): SQL[] {
+function rawStatements(ws: string, tz: string, p: Period, f: Pick<AnalyticsQuery, "channel_id" | "agent_id">): SQL[] {
   const filters = sql.join(
     [f.channel_id ? sql` and c.channel_id = ${f.channel_id}` : sql``, f.agent_id ? sql` and c.assignee_id = ${f.agent_id}` : sql``],
     sql``,
@@ -196,13 +208,88 @@ function statements(ws: string, tz: string, p: Period, f: Pick<AnalyticsQuery, "
   return [main, perDay, previous];
 }
 
+/**
+ * From the rollups (analytics_daily, analytics_daily_tags: migration 0024), whose days are the
+ * zone's days: every count of the period and of the previous one is a sum over
+ * days × channels × assignees rows, shaped as the raw statement's groups so that both answers are
+ * assembled by the same code. The percentiles cannot be summed: they come exactly from the
+ * durations of the period's conversations, read from the covering indexes alone (two statements
+ * beside the first, run at once).
+ */
+function rollupStatements(ws: string, tz: string, p: Period, f: Pick<AnalyticsQuery, "channel_id" | "agent_id">): SQL[] {
+  const keep = (col: string) => sql.join(
+    [f.channel_id ? sql` and ${sql.raw(col)}channel_id = ${f.channel_id}` : sql``, f.agent_id ? sql` and ${sql.raw(col)}assignee_id = ${f.agent_id}` : sql``],
+    sql``,
+  );
+  const n = sql`${p.days}::int`;
+  const from = sql`${p.from}::date`;
+  const to = sql`${p.to}::date`;
+  const s = sql`(${p.from}::date::timestamp at time zone ${tz})`;
+  const e = sql`((${p.to}::date + 1)::timestamp at time zone ${tz})`;
+  const statuses = sql.raw(CONVERSATION_STATUSES.map((x) => `('${x}', status_${x})`).join(", "));
+  const other = sql.raw(`conversations - ${CONVERSATION_STATUSES.map((x) => `status_${x}`).join(" - ")}`);
+  const sources = sql.raw(CONVERSATION_SOURCES.map((x) => `('${x}', source_${x})`).join(", "));
+  const sentiments = sql.raw([...SENTIMENTS.map((x) => `('${x}', sentiment_${x})`), "(null, sentiment_none)"].join(", "));
+  const open = sql.raw(OPEN_STATUSES.map((x) => `status_${x}`).join(" + "));
+  const main = sql`
+    with r as materialized (
+      select (d.day - ${from} + 1) as k, d.*
+      from analytics_daily d
+      where d.workspace_id = ${ws} and d.day >= ${from} - ${n} and d.day <= ${to}${keep("d.")}
+    ),
+    cur as (select * from r where k >= 1),
+    cg as (
+      select 'status' as dim, true as cur, x.key, sum(x.n)::int as n from cur, lateral (values ${statuses}, ('other', ${other})) x(key, n) group by x.key
+      union all select 'source', true, x.key, sum(x.n)::int from cur, lateral (values ${sources}) x(key, n) group by x.key
+      union all select 'sentiment', true, x.key, sum(x.n)::int from cur, lateral (values ${sentiments}) x(key, n) group by x.key
+      union all select 'day', true, k::text, sum(conversations)::int from cur group by k
+      union all select 'channel', true, nullif(channel_id, ''), sum(conversations)::int from cur group by channel_id
+      union all select 'agent', true, nullif(assignee_id, ''), sum(conversations)::int from cur group by assignee_id
+    ),
+    rg as (
+      select 'total' as dim, true as cur, null as key, coalesce(sum(resolved), 0)::int as n from cur
+      union all select 'day', true, k::text, sum(resolved)::int from cur group by k
+      union all select 'agent', true, nullif(assignee_id, ''), sum(resolved)::int from cur group by assignee_id
+    )
+    select
+      (select json_agg(cg) from cg where n <> 0) as conv,
+      (select json_agg(rg) from rg where n <> 0) as res,
+      (select json_agg(json_build_object('k', k, 'n', n)) from (select k, sum(messages)::int as n from cur group by k) x where n <> 0) as msg,
+      (select json_agg(json_build_object('tag', t.name, 'conversations', x.n) order by x.n desc, t.name)
+         from (select tag_id, sum(conversations)::int as n from analytics_daily_tags d
+               where d.workspace_id = ${ws} and d.day >= ${from} and d.day <= ${to}${keep("d.")}
+               group by tag_id having sum(conversations) > 0 order by n desc, tag_id limit ${TOP_TAGS}) x
+         join tags t on t.id = x.tag_id and t.workspace_id = ${ws}) as by_tag,
+      (select json_object_agg(a.id, a.name) from agents a where a.workspace_id = ${ws}) as agent_names,
+      (select json_object_agg(ch.id, json_build_object('name', ch.name, 'type', ch.type)) from channels ch where ch.workspace_id = ${ws}) as channel_info,
+      (select coalesce(sum(conversations), 0) from r where k < 1)::int as p_conversations,
+      (select coalesce(sum(${open}), 0) from r where k < 1)::int as p_open,
+      (select coalesce(sum(resolved), 0) from r where k < 1)::int as p_resolved,
+      (select coalesce(sum(messages), 0) from r where k < 1)::int as p_messages
+  `;
+  const frt = sql`
+    select percentile_cont(array[0.5, 0.9]) within group (order by extract(epoch from c.first_response_at - c.created_at)::float8) as frt, count(*)::int as frt_n
+    from conversations c
+    where c.workspace_id = ${ws} and c.created_at >= ${s} and c.created_at < ${e} and c.first_response_at is not null${keep("c.")}`;
+  const rt = sql`
+    select percentile_cont(array[0.5, 0.9]) within group (order by extract(epoch from c.resolved_at - c.created_at)::float8) as rt
+    from conversations c
+    where c.workspace_id = ${ws} and c.resolved_at >= ${s} and c.resolved_at < ${e}${keep("c.")}`;
+  return [main, frt, rt];
+}
+
 const byCountThenId = <T extends { id: string | null; n: number }>(a: T, b: T) =>
   b.n - a.n || (a.id === null ? 1 : b.id === null ? -1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
-export async function analytics(db: Db, workspaceId: string, period: Period, f: Pick<AnalyticsQuery, "channel_id" | "agent_id">) {
+/**
+ * The figures of `period`. From the rollups when their days are the period's zone
+ * (`rollupZone`, from workspaceTimeZone), else from the rows; `rollupZone: null` forces the rows.
+ */
+export async function analytics(db: Db, workspaceId: string, period: Period, f: Pick<AnalyticsQuery, "channel_id" | "agent_id">, rollupZone: string | null) {
   // Three independent statements at once (each its own round trip and, on a Pool, its own
   // connection and database core): latency is the slowest of them, not their sum.
   const run = async (zone: string) => {
+    const statements = rollupZone === zone ? rollupStatements : rawStatements;
     const rows = await Promise.all(statements(workspaceId, zone, period, f).map(async (q) => rowsOf<Partial<Row>>(await db.execute(q))[0] ?? {}));
     return Object.assign({}, ...rows) as Row;
   };

@@ -1,5 +1,5 @@
 // GET /v1/analytics: the workspace's conversation figures over a period of days in its time
-// zone (any agent, any read key). The figures come from analytics.service.ts in one statement.
+// zone (any agent, any read key). The figures come from analytics.service.ts.
 import { createRoute, z } from "@hono/zod-openapi";
 import { createRouter } from "../../lib/create-app";
 import { ApiError, errorResponses } from "../../lib/errors";
@@ -114,9 +114,10 @@ export const analyticsRouter = createRouter().openapi(get, async (c) => {
   const q = c.req.valid("query");
   const { db } = c.var.services;
   const ws = c.var.principal.workspaceId;
-  const resolved = resolvePeriod(q, await workspaceTimeZone(db, ws));
+  const zones = await workspaceTimeZone(db, ws);
+  const resolved = resolvePeriod(q, zones.timezone);
   if ("problems" in resolved) throw new ApiError("bad_request", `Invalid query parameter: ${Object.keys(resolved.problems).join(", ")}.`, { details: { fields: resolved.problems } });
-  return c.json(await analytics(db, ws, resolved.period, q), 200);
+  return c.json(await analytics(db, ws, resolved.period, q, zones.rollupZone), 200);
 });
 
 export { Analytics };
