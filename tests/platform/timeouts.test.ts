@@ -108,12 +108,12 @@ describe("a database that accepts connections and never answers (Workers' servic
           body: JSON.stringify({ name: unique("ws"), owner: { name: "O", email: `${unique("o")}@example.com`, password: "s3cret-password" } }),
         }),
       );
-    const first = await timed(signUp().then(json), 4_000);
+    const first = await timed(signUp().then(json), 10_000);
     const err = expectError(first.value, 503, "service_unavailable");
     expect(err.message).not.toMatch(/timeout|postgres|127\.0\.0\.1/i);
     expect(first.ms).toBeGreaterThanOrEqual(450);
     // And again: nothing of the first attempt is left waiting in the way.
-    const second = await timed(signUp().then(json), 4_000);
+    const second = await timed(signUp().then(json), 10_000);
     expectError(second.value, 503, "service_unavailable");
   });
 
@@ -138,7 +138,7 @@ describe("a database that accepts connections and never answers (Workers' servic
 
 describe.skipIf(!process.env.DATABASE_URL)("a statement the database holds (a row lock) past DB_QUERY_TIMEOUT_MS (PostgreSQL)", () => {
   it("answers 503, rolls the transaction back, and the pool's next request is not stuck behind it", async () => {
-    const h = await createHarness({ DB_QUERY_TIMEOUT_MS: "1000" });
+    const h = await createHarness({ DB_QUERY_TIMEOUT_MS: "1500" });
     const t = await h.signUp();
     const conv = await h.call("POST", "/v1/conversations", { token: t.token, body: { title: "Before", source: "api" } });
     expect(conv.status).toBe(201);
@@ -161,11 +161,11 @@ describe.skipIf(!process.env.DATABASE_URL)("a statement the database holds (a ro
     });
     try {
       await isLocked;
-      const r = await timed(h.call("PATCH", `/v1/conversations/${id}`, { token: t.token, body: { title: "After" } }), 5_000);
+      const r = await timed(h.call("PATCH", `/v1/conversations/${id}`, { token: t.token, body: { title: "After" } }), 10_000);
       expectError(r.value, 503, "service_unavailable");
-      expect(r.ms).toBeGreaterThanOrEqual(950);
+      expect(r.ms).toBeGreaterThanOrEqual(1_450);
       // One query timeout, not two (the rollback does not wait behind the stuck statement).
-      expect(r.ms).toBeLessThan(1_900);
+      expect(r.ms).toBeLessThan(2_900);
     } finally {
       release();
       await holder;
@@ -174,7 +174,7 @@ describe.skipIf(!process.env.DATABASE_URL)("a statement the database holds (a ro
     // The abandoned transaction was rolled back, and it holds no lock: the next update goes through at once.
     await new Promise((r) => setTimeout(r, 200));
     expect((await h.call("GET", `/v1/conversations/${id}`, { token: t.token })).body.title).toBe("Before");
-    const again = await timed(h.call("PATCH", `/v1/conversations/${id}`, { token: t.token, body: { title: "Again" } }), 900);
+    const again = await timed(h.call("PATCH", `/v1/conversations/${id}`, { token: t.token, body: { title: "Again" } }), 3_000);
     expect(again.value.status).toBe(200);
     expect(again.value.body.title).toBe("Again");
   });
@@ -184,8 +184,9 @@ describe("a Redis that accepts requests and never answers (the real @upstash/red
   const hole = await blackHoleHttp();
   afterAll(() => hole.close());
   const h = await createHarness({ UPSTASH_REDIS_REST_URL: hole.url, UPSTASH_REDIS_REST_TOKEN: "silent", REDIS_TIMEOUT_MS: "300" });
-  // Rate limit, failed-authentication count and usage counters each wait at most one deadline.
-  const DEADLINE = 3_000;
+  // Without deadlines these requests wait minutes (fetch's header timeout); the bound is loose because
+  // the host is shared with other test files (a sign-up hashes a password), not because Redis is slow.
+  const DEADLINE = 10_000;
 
   it("lets requests through: sign-up, token and API-key requests answer normally", async () => {
     const signUp = await timed(h.signUp(), DEADLINE);
