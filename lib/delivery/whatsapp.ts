@@ -11,7 +11,7 @@ import { DependencyError } from "../errors";
 import type { Services } from "../services";
 import { type OutboundWhatsApp, sendWhatsApp, type TemplateInput, waIdOf } from "../whatsapp";
 import { claimTarget, release, settle } from "./attempt";
-import { channelError, messageFailed, messageSent } from "./outcome";
+import { CONVERSATION_DELETED, channelError, messageFailed, messageSent } from "./outcome";
 
 type MessageRow = typeof messages.$inferSelect;
 type ConversationRow = typeof conversationsTable.$inferSelect;
@@ -19,7 +19,8 @@ type ChannelRow = typeof channelsTable.$inferSelect;
 
 export interface WhatsAppDelivery {
   message: MessageRow;
-  conversation: Pick<ConversationRow, "id" | "workspaceId" | "contactId" | "channelId" | "metadata">;
+  /** Undefined when it was deleted (its messages go with it, so only in a race). */
+  conversation: Pick<ConversationRow, "id" | "workspaceId" | "contactId" | "channelId" | "metadata"> | undefined;
   /** The conversation's channel; undefined when it was deleted. */
   channel: ChannelRow | undefined;
 }
@@ -36,14 +37,14 @@ async function fail(tx: Tx, m: MessageRow, code: string, message: string) {
 }
 
 /** Who the conversation talks to: its wa_id, else its contact's phone. */
-async function recipientOf(tx: Db, d: WhatsAppDelivery): Promise<string | undefined> {
-  const fromMeta = (d.conversation.metadata?.whatsapp as { wa_id?: unknown } | undefined)?.wa_id;
+async function recipientOf(tx: Db, conversation: NonNullable<WhatsAppDelivery["conversation"]>): Promise<string | undefined> {
+  const fromMeta = (conversation.metadata?.whatsapp as { wa_id?: unknown } | undefined)?.wa_id;
   if (typeof fromMeta === "string" && fromMeta) return waIdOf(fromMeta);
-  if (!d.conversation.contactId) return undefined;
+  if (!conversation.contactId) return undefined;
   const [ct] = await tx
     .select({ phone: contacts.phone, attributes: contacts.attributes })
     .from(contacts)
-    .where(and(eq(contacts.id, d.conversation.contactId), eq(contacts.workspaceId, d.conversation.workspaceId)))
+    .where(and(eq(contacts.id, conversation.contactId), eq(contacts.workspaceId, conversation.workspaceId)))
     .limit(1);
   const waId = (ct?.attributes as { wa_id?: unknown } | undefined)?.wa_id;
   if (typeof waId === "string" && waIdOf(waId)) return waIdOf(waId);
@@ -74,7 +75,12 @@ export async function deliverWhatsApp(services: Services, workspaceId: string, m
       .select()
       .from(messages)
       .where(and(eq(messages.id, messageId), eq(messages.workspaceId, workspaceId)));
-    m = row!;
+    if (!row) {
+      // Deleted (with its conversation) since the claim: nothing to send.
+      await release(db, "message", messageId, attemptId, "the message no longer exists");
+      return { outcome: "missing", message_id: messageId };
+    }
+    m = row;
     const [conversation] = await db
       .select()
       .from(conversationsTable)
@@ -85,12 +91,13 @@ export async function deliverWhatsApp(services: Services, workspaceId: string, m
           .from(channelsTable)
           .where(and(eq(channelsTable.id, conversation.channelId), eq(channelsTable.workspaceId, workspaceId)))
       : [];
-    d = { message: m, conversation: conversation!, channel };
-    to = conversation ? await recipientOf(db, d) : undefined;
+    d = { message: m, conversation, channel };
+    to = conversation ? await recipientOf(db, conversation) : undefined;
   } catch (err) {
     await release(db, "message", messageId, attemptId, err instanceof Error ? err.message : String(err));
     throw err;
   }
+  if (!d.conversation) return failWith(m, CONVERSATION_DELETED.code, CONVERSATION_DELETED.message);
   if (claim.inDoubt) {
     return failWith(
       m,

@@ -80,3 +80,25 @@ export async function channelRow(h: Harness, id: string) {
   const [c] = await h.services.db.select().from(channels).where(eq(channels.id, id));
   return c!;
 }
+
+/**
+ * Holds the local QStash's deliveries to /jobs/* (they wait, in flight) until `release()`, which
+ * lets them through and puts the harness's own dispatch back: "before the job runs" made exact.
+ */
+export function holdDeliveries(h: Harness) {
+  let open!: () => void;
+  const gate = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  const through = (req: Request) => (new URL(req.url).origin === new URL(h.services.config.publicBaseUrl!).origin ? h.dispatch(req) : fetch(req));
+  h.services.qstash!.deliverVia(async (req) => {
+    await gate;
+    return through(req);
+  });
+  return {
+    release() {
+      h.services.qstash!.deliverVia(through);
+      open();
+    },
+  };
+}
