@@ -60,7 +60,7 @@ export async function settled(h: Harness, workspaceId: string) {
 export async function deliverJob(h: Harness, payload: unknown, key = `test:${unique("dlv")}`, retried = 0) {
   const d = delivery(h.services.config.publicBaseUrl!, "deliveries", { key, payload }, h.services.config.qstashSigningKeys!.current, { retried });
   const res = await h.dispatch(toRequest(d));
-  return { status: res.status, body: (await res.json()) as Record<string, any> };
+  return { status: res.status, body: (await res.json()) as Record<string, any>, headers: res.headers };
 }
 
 export async function messageRow(h: Harness, id: string) {
