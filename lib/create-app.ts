@@ -8,7 +8,7 @@ import { bodyLimit } from "hono/body-limit";
 import { createMiddleware } from "hono/factory";
 import { HTTPException } from "hono/http-exception";
 import { authenticate } from "./auth";
-import { ApiError, dataException, describeError, describeStack, type ErrorCode, errorBody, fieldErrors, isDependencyFailure, uniqueViolation } from "./errors";
+import { ApiError, dataException, describeError, describeStack, type ErrorCode, errorBody, fieldErrors, isDependencyFailure, TRANSACTION_CONFLICT, transactionConflict, uniqueViolation } from "./errors";
 import type { AppEnv } from "./env";
 import { eventDispatch } from "./event-dispatch";
 import { idempotency } from "./idempotency";
@@ -95,6 +95,13 @@ export function handleError(err: Error, c: Context<AppEnv>): Response {
       console.error(JSON.stringify({ msg: err.message, code: err.code, request_id: rid, cause: err.cause === undefined ? "" : describeError(err.cause) }));
     }
     return send(err.code, err.status, err.message, err.details, err.headers);
+  }
+  const conflict = transactionConflict(err);
+  if (conflict) {
+    // Postgres rolled the whole transaction back (deadlock or serialization failure): nothing was
+    // written, and the same request a moment later will most likely go through.
+    console.warn(JSON.stringify({ msg: "transaction conflict", sqlstate: conflict, request_id: rid, error: describeError(err) }));
+    return send("service_unavailable", 503, TRANSACTION_CONFLICT.message, { ...TRANSACTION_CONFLICT.details }, { ...TRANSACTION_CONFLICT.headers });
   }
   if (isDependencyFailure(err)) {
     console.error(JSON.stringify({ msg: "dependency failure", request_id: rid, error: describeError(err) }));

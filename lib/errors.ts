@@ -148,6 +148,29 @@ export function isDependencyFailure(err: unknown): boolean {
   return false;
 }
 
+/**
+ * Postgres serialization failure (40001) or deadlock (40P01), looked for through drizzle's
+ * wrapping: the transaction lost a race with a concurrent one and was rolled back whole, so the
+ * same request run again will most likely succeed. Answered 503 with `Retry-After: 1` (not 500).
+ */
+export function transactionConflict(err: unknown): "40001" | "40P01" | null {
+  let cur: unknown = err;
+  for (let depth = 0; cur && depth < 6; depth++) {
+    if (cur instanceof ApiError) return null;
+    const e = cur as { code?: unknown; cause?: unknown };
+    if (e.code === "40001" || e.code === "40P01") return e.code;
+    cur = e.cause;
+  }
+  return null;
+}
+
+/** What a transaction conflict is answered with: the contract's 503, with a reason and a short Retry-After. */
+export const TRANSACTION_CONFLICT = {
+  message: "The request collided with a concurrent change and was rolled back. Nothing was written; retry.",
+  details: { reason: "transaction_conflict" },
+  headers: { "Retry-After": "1" },
+} as const;
+
 /** Postgres unique violation (23505), looked for through drizzle's wrapping. */
 export function uniqueViolation(err: unknown): { constraint?: string } | null {
   let cur: unknown = err;
@@ -206,7 +229,7 @@ const STATUS_DESCRIPTION: Record<number, string> = {
   422: "The body fails the schema; `details.fields` lists every problem (`validation_error`).",
   429: "Rate limit exceeded (`rate_limit_exceeded`); see `Retry-After`.",
   500: "Unexpected error (`internal_error`); no internals are revealed.",
-  503: "A dependency is down (`service_unavailable`); nothing was written.",
+  503: "A dependency is down, or the request collided with a concurrent change (`service_unavailable`, `details.reason: \"transaction_conflict\"`, `Retry-After: 1`); nothing was written.",
 };
 
 type ErrStatus = 400 | 401 | 403 | 404 | 409 | 413 | 422 | 429 | 500 | 503;

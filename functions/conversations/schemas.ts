@@ -250,6 +250,7 @@ export const SendBody = z
   .refine((b) => !(b.template !== undefined && b.content !== undefined), { path: ["template"], message: "Give content or template, not both.", when: isObject })
   .refine((b) => b.template !== undefined || b.content !== undefined, { path: ["content"], message: "Required (or give a WhatsApp template).", when: isObject })
   .refine((b) => b.template === undefined || b.sender_type === "agent", { path: ["template"], message: "Only agent messages can be templates.", when: isObject })
+  .refine((b) => b.template === undefined || !b.attachment_ids?.length, { path: ["attachment_ids"], message: "A template message carries no attachments; send the files in a message of their own.", when: isObject })
   .openapi("SendMessage", { example: { content: "Thanks, the refund is on its way.", sender_type: "agent" } });
 
 // ---- capture ----

@@ -43,7 +43,7 @@ Every error, from every endpoint, has one shape:
 | 422 | \`validation_error\` | the body fails the schema; \`details.fields\` maps each field path to its messages |
 | 429 | \`rate_limit_exceeded\` | see rate limits |
 | 500 | \`internal_error\` | unexpected; quote the request id |
-| 503 | \`service_unavailable\` | a dependency is down; nothing was written, retry |
+| 503 | \`service_unavailable\` | a dependency is down, or (\`details.reason: "transaction_conflict"\`, \`Retry-After: 1\`) the transaction hit a deadlock or serialization failure; nothing was written, retry |
 
 Every response carries \`X-Request-Id\` (yours is echoed if you send one).
 

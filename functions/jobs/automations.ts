@@ -12,7 +12,7 @@ import { firstFailing } from "../../lib/automations";
 import type { Tx } from "../../lib/db";
 import { eventContext, eventEnvelope, type EventRow, loadEvent } from "../../lib/event-context";
 import { MAX_AUTOMATION_DEPTH } from "../../lib/event-dispatch";
-import { ApiError, DependencyError, describeError, isDependencyFailure } from "../../lib/errors";
+import { ApiError, DependencyError, describeError, isDependencyFailure, transactionConflict } from "../../lib/errors";
 import { afterCommit, runAtDepth } from "../../lib/events";
 import { newId } from "../../lib/ids";
 import { createJobApp, type JobMeta } from "../../lib/jobs";
@@ -245,8 +245,9 @@ async function runAutomation(tx: Tx, meta: JobMeta, event: EventRow, data: Recor
     });
   } catch (err) {
     // Worth another delivery of the whole job: a webhook with attempts left, or a dependency
-    // (the database, the queue) that is down.
-    if (err instanceof RetryLater || isDependencyFailure(err)) throw err;
+    // (the database, the queue) that is down, or a deadlock / serialization failure (the whole
+    // transaction is rolled back; the next delivery runs it again).
+    if (err instanceof RetryLater || isDependencyFailure(err) || transactionConflict(err)) throw err;
     error = `action ${results.findIndex((r) => r.status === "failed") + 1} (${results.find((r) => r.status === "failed")?.type ?? "?"}) failed: ${messageOf(err)}`.slice(0, MAX_ERROR);
   }
   if (!error) for (const fn of ctx.later) afterCommit(fn);

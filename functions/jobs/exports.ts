@@ -9,7 +9,7 @@
 import { z } from "@hono/zod-openapi";
 import { and, eq } from "drizzle-orm";
 import type { Tx } from "../../lib/db";
-import { DependencyError, describeError } from "../../lib/errors";
+import { DependencyError, describeError, transactionConflict } from "../../lib/errors";
 import { newId } from "../../lib/ids";
 import { createJobApp, type JobMeta } from "../../lib/jobs";
 import type { Storage } from "../../lib/storage";
@@ -108,6 +108,9 @@ export async function runExportChunk(tx: Tx, payload: ExportPayload, meta: Pick<
     await finish(tx, storage, e, parts, processed);
     return { chunk: payload.chunk, rows: data.length, completed: true };
   } catch (err) {
+    // A deadlock or serialization failure rolled the transaction back: nothing can be written in
+    // it, and the next delivery runs the chunk again.
+    if (transactionConflict(err)) throw err;
     if (err instanceof DependencyError && meta.retried < EXPORT_JOB_RETRIES) throw err;
     if (isTransient(err) && meta.retried < EXPORT_JOB_RETRIES) throw err;
     // Out of retries, or a failure retrying cannot fix: the export is failed, with the reason.

@@ -68,3 +68,16 @@ export async function settle(tx: Tx, kind: TargetKind, id: string, attemptId: st
 export async function release(db: Database, kind: TargetKind, id: string, attemptId: string, reason: string): Promise<void> {
   await db.transaction((tx) => settle(tx, kind, id, attemptId, reason)).catch(() => undefined);
 }
+
+/**
+ * Inside a transaction holding the target row: extends the lease while it is still `attemptId`'s
+ * (an attempt that sends several provider messages keeps it between them); false when it is not.
+ */
+export async function extendLease(tx: Tx, id: string, attemptId: string, now = new Date()): Promise<boolean> {
+  const [mine] = await tx
+    .update(deliveryAttempts)
+    .set({ claimedUntil: new Date(now.getTime() + LEASE_MS), updatedAt: now })
+    .where(and(eq(deliveryAttempts.targetId, id), eq(deliveryAttempts.attemptId, attemptId)))
+    .returning({ id: deliveryAttempts.targetId });
+  return Boolean(mine);
+}

@@ -14,7 +14,7 @@ import { newId } from "../ids";
 import { bareMessageId, type MailgunAccount, type MailgunAttachment, type MailgunMessage, sendMailgun } from "../mailgun";
 import { claimTarget, release, settle } from "./attempt";
 import type { Services } from "../services";
-import { channelError, type DeliveryError, messageFailed, messageSent, reminderFailed } from "./outcome";
+import { CONVERSATION_DELETED, channelError, type DeliveryError, messageFailed, messageSent, reminderFailed } from "./outcome";
 import { deliverWhatsApp } from "./whatsapp";
 
 /** How many earlier Message-Ids a reply's References header carries. */
@@ -68,6 +68,17 @@ async function attachmentsOf(db: Database, services: Services, e: EmailRow): Pro
 /** What the attempt will send, or the permanent failure it already is. */
 async function prepareSend(services: Services, e: EmailRow): Promise<{ account: MailgunAccount; channelId: string; message: MailgunMessage } | { error: DeliveryError }> {
   const { db } = services;
+  if (e.conversationId) {
+    // Deleting a conversation takes back what it still had queued: its agent replies go with it
+    // (messages cascade), and the email of a reply (or a POST /v1/emails in that conversation) is
+    // not sent into a thread that no longer exists.
+    const [conv] = await db
+      .select({ id: conversations.id })
+      .from(conversations)
+      .where(and(eq(conversations.id, e.conversationId), eq(conversations.workspaceId, e.workspaceId)))
+      .limit(1);
+    if (!conv) return { error: CONVERSATION_DELETED };
+  }
   const [channel] = e.channelId
     ? await db
         .select()
@@ -205,7 +216,18 @@ export async function deliverMessage(services: Services, workspaceId: string, me
       .from(messages)
       .where(and(eq(messages.id, messageId), eq(messages.workspaceId, workspaceId)))
       .for("update");
-    if (m?.deliveryStatus !== "queued") return { done: { outcome: m ? "skipped" : "missing", message_id: messageId, ...(m ? { status: m.deliveryStatus } : {}) } };
+    if (!m) {
+      // Gone with its conversation (messages cascade). An email an earlier attempt made of it may
+      // still be queued (Mailgun was down then): that one is failed as conversation_deleted below.
+      const [orphan] = await tx
+        .select({ id: emails.id, status: emails.status })
+        .from(emails)
+        .where(and(eq(emails.workspaceId, workspaceId), eq(emails.messageId, messageId)))
+        .limit(1);
+      if (orphan?.status === "queued") return { emailId: orphan.id };
+      return { done: { outcome: "missing", message_id: messageId } };
+    }
+    if (m.deliveryStatus !== "queued") return { done: { outcome: "skipped", message_id: messageId, status: m.deliveryStatus } };
     const [conv] = await tx
       .select()
       .from(conversations)
@@ -216,7 +238,8 @@ export async function deliverMessage(services: Services, workspaceId: string, me
       await messageFailed(tx, workspaceId, m.id, { code, message });
       return { done: { outcome: "failed", message_id: m.id, code } };
     };
-    if (conv?.source !== "email") return fail("not_deliverable", "The conversation has no email or WhatsApp channel to deliver on.");
+    if (!conv) return fail(CONVERSATION_DELETED.code, CONVERSATION_DELETED.message);
+    if (conv.source !== "email") return fail("not_deliverable", "The conversation has no email or WhatsApp channel to deliver on.");
     let [email] = await tx
       .select()
       .from(emails)

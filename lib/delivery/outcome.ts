@@ -9,6 +9,9 @@ export interface DeliveryError {
   message: string;
 }
 
+/** The delivery_error of an email or message whose conversation was deleted before it was sent. */
+export const CONVERSATION_DELETED: DeliveryError = { code: "conversation_deleted", message: "The conversation was deleted before this was sent; it was not sent." };
+
 /** Moves a queued message to sent with the provider's id (Mailgun's Message-Id or the wamid). */
 export async function messageSent(tx: Tx, workspaceId: string, messageId: string, externalId: string): Promise<void> {
   await tx

@@ -19,11 +19,14 @@ export async function sweepQueued(db: Db, queue: Queue, opts: { graceSeconds?: n
       where delivery_status = 'queued' and created_at < now() - interval '${grace} seconds' ${ws ? sql`and workspace_id = ${ws}` : sql``}
       order by created_at limit ${BATCH}`),
   );
-  // Agent replies' emails go with their message; the others on their own.
+  // Agent replies' emails go with their message; the others on their own, and so does a reply's
+  // email whose message was deleted with its conversation (the job fails it: conversation_deleted).
   const mails = rowsOf<{ id: string; workspace_id: string }>(
     await db.execute(sql`
       select id, workspace_id from emails
-      where status = 'queued' and message_id is null and created_at < now() - interval '${grace} seconds'
+      where status = 'queued'
+        and (message_id is null or not exists (select 1 from messages m where m.id = emails.message_id))
+        and created_at < now() - interval '${grace} seconds'
         and updated_at < now() - interval '${grace} seconds' ${ws ? sql`and workspace_id = ${ws}` : sql``}
       order by created_at limit ${BATCH}`),
   );

@@ -25,7 +25,7 @@ export interface GraphSend {
 }
 
 export interface ScriptedError {
-  /** HTTP status (Graph answers 400 for most errors, 401 for token errors, 5xx when down). */
+  /** HTTP status (Graph answers 400 for most errors, 401 for token errors, 5xx when down); 200: accept this send. */
   status: number;
   code?: number;
   subcode?: number;
@@ -57,6 +57,29 @@ const ERRORS: Record<number, { message: string; type: string; status: number }> 
 };
 
 const MESSAGE_TYPES = new Set(["text", "template", "image", "document", "audio", "video", "sticker", "location", "interactive", "reaction", "contacts"]);
+
+/** The keys Graph takes in each media object (Meta's image/video/audio/document/sticker message docs). */
+const MEDIA_KEYS: Record<string, ReadonlySet<string>> = {
+  image: new Set(["id", "link", "caption"]),
+  video: new Set(["id", "link", "caption"]),
+  audio: new Set(["id", "link", "voice"]),
+  document: new Set(["id", "link", "caption", "filename"]),
+  sticker: new Set(["id", "link"]),
+};
+
+/** Graph's (#100) answer for a media object it would refuse, else null. */
+function mediaProblem(type: string, media: Record<string, unknown>): string | null {
+  const allowed = MEDIA_KEYS[type]!;
+  for (const key of Object.keys(media)) if (!allowed.has(key)) return `(#100) Unexpected key "${key}" on param "${type}".`;
+  const hasId = media.id !== undefined;
+  const hasLink = media.link !== undefined;
+  if (hasId === hasLink) return `(#100) Param ${type} must have exactly one of id or link.`;
+  if (hasLink && (typeof media.link !== "string" || !/^https?:\/\/[^\s]+$/i.test(media.link))) return `(#100) Param ${type}['link'] must be a valid URL`;
+  if (hasId && (typeof media.id !== "string" || !media.id)) return `(#100) Param ${type}['id'] must be a valid media id`;
+  if (media.caption !== undefined && (typeof media.caption !== "string" || media.caption.length > 1024)) return `(#100) Param ${type}['caption'] must be at most 1024 characters long.`;
+  if (media.filename !== undefined && (typeof media.filename !== "string" || !media.filename)) return `(#100) Param ${type}['filename'] must be a non-empty string.`;
+  return null;
+}
 
 /** A wamid shaped like Meta's: "wamid." and base64 of an opaque id. */
 export const newWamid = () => `wamid.${randomBytes(30).toString("base64")}`;
@@ -199,7 +222,7 @@ export class LocalGraph {
     this.revoked.add(token);
   }
 
-  /** The next send(s) are answered with these errors, in order, instead of being accepted. */
+  /** The next send(s) are answered with these errors, in order, instead of being accepted (`{status: 200}`: accepted as usual). */
   failNext(...errors: ScriptedError[]) {
     this.scripted.push(...errors);
   }
@@ -248,13 +271,23 @@ export class LocalGraph {
     const type = body.type ?? "text";
     if (!MESSAGE_TYPES.has(type) || typeof body[type] !== "object") return json(400, graphError(100, { message: `(#100) Param ${type} is required` }));
     if (type === "text" && (typeof body.text.body !== "string" || !body.text.body)) return json(400, graphError(100, { message: "(#100) Param text['body'] is required" }));
+    if (type === "text" && body.text.body.length > 4096) return json(400, graphError(100, { message: "(#100) Param text['body'] must be at most 4096 characters long." }));
+    if (MEDIA_KEYS[type]) {
+      const problem = mediaProblem(type, body[type]);
+      if (problem) return json(400, graphError(100, { message: problem }));
+    }
 
     const scripted = this.scripted.shift();
     if (scripted) {
+      if (scripted.status === 200) return this.accept(phoneNumberId, version, token, body, type);
       if (scripted.status >= 500) return json(scripted.status, graphError(scripted.code ?? 2, { message: scripted.message ?? "An unexpected error has occurred. Please retry your request later.", type: "OAuthException" }));
       return json(scripted.status, graphError(scripted.code ?? 100, { subcode: scripted.subcode, message: scripted.message, type: scripted.type }));
     }
 
+    return this.accept(phoneNumberId, version, token, body, type);
+  }
+
+  private accept(phoneNumberId: string, version: string, token: string, body: Record<string, any>, type: string): Response {
     const wamid = newWamid();
     const to = body.to.replace(/^\+/, "");
     this.sends.push({ phoneNumberId, version, token, body, wamid, at: new Date() });

@@ -92,8 +92,10 @@ describe("channels: CRUD", () => {
     const api = await h.call("POST", "/v1/channels", { token: t.token, body: { type: "api", name: "Portal", config: {} } });
     expect(api.status, api.text).toBe(201);
 
-    // Rotating the token clears an error status (the admin fixed it).
+    // Renaming alone leaves an error status; rotating the token clears it (the admin fixed it).
     await h.services.db.execute(`update channels set status = 'error', status_reason = 'token expired' where id = '${wa.body.id}'`);
+    const renamed = await h.call("PATCH", `/v1/channels/${wa.body.id}`, { token: t.token, body: { name: "WhatsApp" } });
+    expect(renamed.body).toMatchObject({ status: "error", status_reason: "token expired" });
     const rotated = await h.call("PATCH", `/v1/channels/${wa.body.id}`, { token: t.token, body: { config: { access_token: `${TOKEN}-2` } } });
     expect(rotated.body).toMatchObject({ status: "active", status_reason: null, secrets_set: { access_token: true, app_secret: true } });
     expect(rotated.text).not.toContain(TOKEN);

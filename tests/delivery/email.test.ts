@@ -5,11 +5,11 @@
 import { and, eq, sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { newId } from "../../lib/ids";
-import { deliveryAttempts, emailEvents, messages } from "../../schema";
+import { deliveryAttempts, emailEvents, emails, messages } from "../../schema";
 import { form, upload } from "../files/helpers";
 import { createHarness } from "../support/harness";
 import { eventually } from "../jobs/helpers";
-import { channelRow, deliverJob, emailOfMessage, emailSetup, messageRow, reply, settled } from "./helpers";
+import { channelRow, deliverJob, emailOfMessage, emailSetup, holdDeliveries, messageRow, reply, settled } from "./helpers";
 
 const h = await createHarness();
 const mg = h.services.mailgun!;
@@ -215,6 +215,75 @@ describe("an agent reply on an email conversation", () => {
     const [sent] = mg.sentTo(s.contactEmail);
     expect(sent!.id).toBe(`${email.id}@${h.services.config.mailgun.domain}`);
     expect(await messageRow(h, id)).toMatchObject({ deliveryStatus: "sent", externalId: sent!.id });
+  });
+});
+
+describe("a conversation deleted before the delivery job runs", () => {
+  it("an agent reply goes with it: the job answers 200 and nothing is sent", async () => {
+    const t = await h.signUp();
+    const s = await emailSetup(h, t);
+    const held = holdDeliveries(h);
+    let m: Awaited<ReturnType<typeof reply>>;
+    try {
+      m = await reply(h, t, s.conversationId, "never mind");
+      expect((await h.call("DELETE", `/v1/conversations/${s.conversationId}`, { token: t.token })).status).toBe(200);
+    } finally {
+      held.release();
+    }
+    await settled(h, t.workspaceId);
+    const r = await deliverJob(h, { workspace_id: t.workspaceId, message_id: m.id }, `delivery:${m.id}`);
+    expect(r.status).toBe(200);
+    expect(await emailOfMessage(h, t.workspaceId, m.id)).toBeUndefined();
+    expect(mg.sentTo(s.contactEmail)).toHaveLength(0);
+  });
+
+  it("a reply's email already made (Mailgun was down) fails as conversation_deleted: 2xx, not sent, not retried forever, found by the sweep", async () => {
+    const t = await h.signUp();
+    const s = await emailSetup(h, t);
+    const id = newId("msg");
+    await h.services.db.insert(messages).values({ id, workspaceId: t.workspaceId, conversationId: s.conversationId, senderType: "agent", content: "sorry for the wait", source: "api", status: "queued", deliveryStatus: "queued" });
+    mg.failNext({ status: 503 });
+    expect((await deliverJob(h, { workspace_id: t.workspaceId, message_id: id }, `delivery:${id}`, 0)).status).toBe(503);
+    const email = (await emailOfMessage(h, t.workspaceId, id))!;
+    expect(email.status).toBe("queued");
+    expect((await h.call("DELETE", `/v1/conversations/${s.conversationId}`, { token: t.token })).status).toBe(200);
+    // The sweep still sees the orphaned email (its message is gone) and publishes it.
+    const sweep = await deliverJob(h, { sweep: true, grace_seconds: 0, workspace_id: t.workspaceId });
+    expect(sweep.status).toBe(200);
+    // QStash's retry of the reply's own job: acknowledged (2xx), the email failed for good.
+    const retry = await deliverJob(h, { workspace_id: t.workspaceId, message_id: id }, `delivery:${id}`, 1);
+    expect(retry.status).toBe(200);
+    await settled(h, t.workspaceId);
+    const [after] = await h.services.db.select().from(emails).where(eq(emails.id, email.id));
+    expect(after).toMatchObject({ status: "failed", error: { code: "conversation_deleted" } });
+    const events = await h.services.db.select().from(emailEvents).where(eq(emailEvents.emailId, email.id));
+    expect(events.map((e) => e.type)).toEqual(["failed"]);
+    expect(mg.sentTo(s.contactEmail)).toHaveLength(0);
+    const listed = await h.call("GET", `/v1/emails/${email.id}`, { token: t.token });
+    expect(listed.body).toMatchObject({ status: "failed", error: { code: "conversation_deleted" } });
+  });
+
+  it("POST /v1/emails in that conversation ends failed with conversation_deleted and is not sent", async () => {
+    const t = await h.signUp();
+    const s = await emailSetup(h, t);
+    const held = holdDeliveries(h);
+    let sent: { status: number; body: any };
+    try {
+      sent = await h.call("POST", "/v1/emails", { token: t.token, body: { to: s.contactEmail, subject: "Your order", text: "It shipped.", conversation_id: s.conversationId } });
+      expect(sent.status).toBe(202);
+      expect((await h.call("DELETE", `/v1/conversations/${s.conversationId}`, { token: t.token })).status).toBe(200);
+    } finally {
+      held.release();
+    }
+    await settled(h, t.workspaceId);
+    const got = await h.call("GET", `/v1/emails/${sent.body.id}`, { token: t.token });
+    expect(got.body).toMatchObject({ status: "failed", error: { code: "conversation_deleted" } });
+    expect(got.body.events.map((e: { type: string }) => e.type)).toEqual(["failed"]);
+    expect(mg.sentTo(s.contactEmail)).toHaveLength(0);
+    // A redelivery is acknowledged and changes nothing.
+    const again = await deliverJob(h, { workspace_id: t.workspaceId, email_id: sent.body.id });
+    expect(again.status).toBe(200);
+    expect(mg.sentTo(s.contactEmail)).toHaveLength(0);
   });
 });
 

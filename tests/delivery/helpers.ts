@@ -60,7 +60,7 @@ export async function settled(h: Harness, workspaceId: string) {
 export async function deliverJob(h: Harness, payload: unknown, key = `test:${unique("dlv")}`, retried = 0) {
   const d = delivery(h.services.config.publicBaseUrl!, "deliveries", { key, payload }, h.services.config.qstashSigningKeys!.current, { retried });
   const res = await h.dispatch(toRequest(d));
-  return { status: res.status, body: (await res.json()) as Record<string, any> };
+  return { status: res.status, body: (await res.json()) as Record<string, any>, headers: res.headers };
 }
 
 export async function messageRow(h: Harness, id: string) {
@@ -79,4 +79,26 @@ export async function emailOfMessage(h: Harness, workspaceId: string, messageId:
 export async function channelRow(h: Harness, id: string) {
   const [c] = await h.services.db.select().from(channels).where(eq(channels.id, id));
   return c!;
+}
+
+/**
+ * Holds the local QStash's deliveries to /jobs/* (they wait, in flight) until `release()`, which
+ * lets them through and puts the harness's own dispatch back: "before the job runs" made exact.
+ */
+export function holdDeliveries(h: Harness) {
+  let open!: () => void;
+  const gate = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  const through = (req: Request) => (new URL(req.url).origin === new URL(h.services.config.publicBaseUrl!).origin ? h.dispatch(req) : fetch(req));
+  h.services.qstash!.deliverVia(async (req) => {
+    await gate;
+    return through(req);
+  });
+  return {
+    release() {
+      h.services.qstash!.deliverVia(through);
+      open();
+    },
+  };
 }

@@ -97,6 +97,22 @@ describe("WhatsApp delivery", () => {
     expect(lease).toMatchObject({ attempts: 2, claimedUntil: null });
   });
 
+  it("a conversation deleted while its message waits for a retry takes the message with it: the job answers 200, Graph gets nothing", async () => {
+    const t = await h.signUp();
+    const ch = await addChannel(h, t);
+    const { conversationId } = await customerWrites(h, t, ch);
+    const id = newId("msg");
+    await h.services.db.insert(messages).values({ id, workspaceId: t.workspaceId, conversationId, senderType: "agent", content: "too late now", source: "api", status: "queued", deliveryStatus: "queued" });
+    graph.failNext({ status: 503 });
+    const payload = { workspace_id: t.workspaceId, message_id: id };
+    expect((await deliverJob(h, payload, `delivery:${id}`, 0)).status).toBe(503);
+    expect((await h.call("DELETE", `/v1/conversations/${conversationId}`, { token: t.token })).status).toBe(200);
+    const retry = await deliverJob(h, payload, `delivery:${id}`, 1);
+    expect(retry.status).toBe(200);
+    expect(retry.body).toMatchObject({ status: "completed", duplicate: false });
+    expect(graph.sentFrom(ch.phoneNumberId)).toHaveLength(0);
+  });
+
   it("a job naming another workspace's message does nothing", async () => {
     const t = await h.signUp();
     const other = await h.signUp();
