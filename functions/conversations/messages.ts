@@ -39,6 +39,7 @@ const send = createRoute({
     "An `agent` message on an `email` or `whatsapp` conversation is delivered on that channel: it is stored with status `queued` and its",
     "`message.created` event carries `deliver: true`, which the channel's sender consumes. A `note` is private: never delivered, never unread.",
     "`attachment_ids` must name files of this workspace (`POST /v1/files`); an unknown or another workspace's id is a 422 naming its position (`attachment_ids.0`). Files not yet attached anywhere become attachments of this conversation (tied to the message).",
+    "Delivered on email they are attached (up to 20 MiB together); on WhatsApp each file is one media message (image, video, audio or document by its type, fetched by WhatsApp from a signed link valid 24 hours) with the text as the first one's caption, and the wamids Graph gave are kept in `metadata.whatsapp.sent`.",
     "WhatsApp: agent free text is refused before anything is stored (409 `conflict`, `details.reason: \"outside_messaging_window\"`, with `last_customer_message_at`) when the customer's",
     "last WhatsApp message on that number is older than 24 hours, or there is none; send `template: {name, language, parameters?}` (an approved template) instead of",
     "`content` to reach them: it is stored with a readable content and the template in `metadata.whatsapp.template`. A template on a non-WhatsApp conversation is a 422.",

@@ -46,6 +46,12 @@ export interface LocalGraphOptions {
   autoStatuses?: StatusName[];
   /** Milliseconds between a send and each automatic status. */
   autoStatusDelayMs?: number;
+  /**
+   * How a media `link` is fetched (fetch by default). With automatic statuses on, the stand-in
+   * downloads each link as Graph does, and a link that does not answer 2xx turns the statuses into
+   * Graph's `failed` with 131053 (Media upload error).
+   */
+  fetchMedia?: (url: string) => Promise<Response>;
 }
 
 const ERRORS: Record<number, { message: string; type: string; status: number }> = {
@@ -233,7 +239,7 @@ export class LocalGraph {
   }
 
   /** Posts a signed status webhook for a message this stand-in accepted; resolves to the answer. */
-  async emitStatus(wamid: string, status: StatusName, opts: { error?: { code: number; title: string }; timestamp?: Date } = {}): Promise<Response> {
+  async emitStatus(wamid: string, status: StatusName, opts: { error?: { code: number; title: string; details?: string }; timestamp?: Date } = {}): Promise<Response> {
     const send = this.sends.find((s) => s.wamid === wamid);
     if (!send) throw new Error(`LocalGraph: no send with id ${wamid}`);
     const payload = statusPayload({ phoneNumberId: send.phoneNumberId }, wamid, status, String(send.body.to), opts);
@@ -291,24 +297,44 @@ export class LocalGraph {
     const wamid = newWamid();
     const to = body.to.replace(/^\+/, "");
     this.sends.push({ phoneNumberId, version, token, body, wamid, at: new Date() });
-    this.scheduleStatuses(wamid);
+    const link = MEDIA_KEYS[type] ? (body[type] as { link?: unknown }).link : undefined;
+    this.scheduleStatuses(wamid, typeof link === "string" ? link : undefined);
     return json(200, { messaging_product: "whatsapp", contacts: [{ input: body.to, wa_id: to }], messages: [{ id: wamid, ...(type === "template" ? { message_status: "accepted" } : {}) }] });
   }
 
-  private scheduleStatuses(wamid: string) {
+  private scheduleStatuses(wamid: string, link?: string) {
     const statuses = this.opts.autoStatuses ?? [];
+    if (!statuses.length) return;
     const delay = this.opts.autoStatusDelayMs ?? 500;
+    // Graph downloads a linked media file after accepting the send; a link it cannot fetch ends in
+    // a `failed` status (131053) instead of sent/delivered.
+    const fetched = link ? this.mediaReachable(link) : Promise.resolve(true);
     statuses.forEach((status, i) => {
       const t = setTimeout(() => {
         this.timers.delete(t);
-        const p = this.emitStatus(wamid, status)
-          .then((r) => r.body?.cancel())
+        const p = fetched
+          .then((ok) => {
+            if (ok) return this.emitStatus(wamid, status);
+            if (i > 0) return undefined;
+            return this.emitStatus(wamid, "failed", { error: { code: 131053, title: "Media upload error", details: `Downloading media from the link failed: ${link}` } });
+          })
+          .then((r) => r?.body?.cancel())
           .catch((err) => console.warn(JSON.stringify({ msg: "local graph: status webhook failed", status, error: String(err) })))
           .finally(() => this.inflight.delete(p));
         this.inflight.add(p);
       }, delay * (i + 1));
       this.timers.add(t);
     });
+  }
+
+  private async mediaReachable(link: string): Promise<boolean> {
+    try {
+      const res = await (this.opts.fetchMedia ?? ((u: string) => fetch(u)))(link);
+      await res.body?.cancel();
+      return res.ok;
+    } catch {
+      return false;
+    }
   }
 
   async close() {

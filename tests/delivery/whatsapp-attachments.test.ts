@@ -4,6 +4,10 @@
 // message's metadata, so a job retried after a failure mid-way sends only what is left.
 import { describe, expect, it } from "vitest";
 import { mediaKindOf, planParts } from "../../lib/delivery/whatsapp";
+import { linkFor } from "../../lib/files";
+import { LocalGraph } from "../../lib/local/whatsapp-graph";
+import { sendWhatsApp } from "../../lib/whatsapp";
+import { eventually } from "../jobs/helpers";
 import { newId } from "../../lib/ids";
 import { messages } from "../../schema";
 import type { files } from "../../schema";
@@ -188,6 +192,44 @@ describe("the Graph stand-in refuses media payloads as Graph does", () => {
     const ok = await post(pnid, { ...base, type: "document", document: { link: "https://example.com/a.pdf", caption: "Invoice", filename: "a.pdf" } });
     expect(ok.status).toBe(200);
     expect(ok.body.messages[0].id).toMatch(/^wamid\./);
+  });
+});
+
+describe("the Graph stand-in downloads linked media as Graph does (local server: automatic statuses)", () => {
+  it("a link that serves the file: sent, delivered; one that does not: failed with 131053", async () => {
+    const t = await h.signUp();
+    const fileId = await uploadFile(t, PNG, "shoe.png", "image/png");
+    const posted: Array<{ status: string; errors?: Array<{ code: number }> }> = [];
+    const local = await LocalGraph.start({
+      secretFor: () => "app-secret",
+      webhookUrl: () => `${h.services.config.publicBaseUrl}/inbound/whatsapp`,
+      deliver: async (req) => {
+        const body = (await req.json()) as any;
+        posted.push(body.entry[0].changes[0].value.statuses[0]);
+        return new Response("{}", { status: 200 });
+      },
+      autoStatuses: ["sent", "delivered"],
+      autoStatusDelayMs: 5,
+      fetchMedia: (url) => h.dispatch(new Request(url)),
+    });
+    try {
+      const good = (await linkFor(h.services, { id: fileId, workspaceId: t.workspaceId }, 24 * 3600)).url;
+      const bad = good.replace(/signature=[^&]+/, `signature=${"A".repeat(43)}`);
+      const args = { graphUrl: local.url, phoneNumberId: "106540352242922", accessToken: "EAAGtest", to: "16505551234" };
+      const ok = await sendWhatsApp({ ...args, message: { type: "media", kind: "image", link: good } });
+      await eventually(() => posted.length === 2);
+      expect(ok.kind).toBe("sent");
+      expect(posted.map((p) => p.status)).toEqual(["sent", "delivered"]);
+      posted.length = 0;
+      const broken = await sendWhatsApp({ ...args, message: { type: "media", kind: "image", link: bad } });
+      expect(broken.kind).toBe("sent");
+      await eventually(() => posted.length === 1);
+      await new Promise((r) => setTimeout(r, 30));
+      expect(posted).toHaveLength(1);
+      expect(posted[0]).toMatchObject({ status: "failed", errors: [{ code: 131053 }] });
+    } finally {
+      await local.close();
+    }
   });
 });
 
