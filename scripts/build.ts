@@ -1,8 +1,9 @@
 // `npm run build [-- <name>…]`: bundles every registry function (or the named ones) with
 // wrangler exactly as `wrangler deploy` would (`--dry-run --outdir dist/<name>`), two at a time,
-// then prints each bundle's size and checks that it contains only what its function needs.
+// then prints each bundle's size (against the previous build's, kept in dist/sizes.json) and
+// checks that it contains only what its function needs and fits the size budget.
 import { spawn } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { gzipSync } from "node:zlib";
@@ -12,13 +13,24 @@ const ROOT = resolve(fileURLToPath(new URL("..", import.meta.url)));
 export const DIST = join(ROOT, "dist");
 const WRANGLER = join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
 
+/** Functions that may ship the openai SDK (they call an LLM); every other bundle must not. */
+const OPENAI_ALLOWED = new Set(["chat", "jobs-summaries", "jobs-automations"]);
+
 /**
- * Functions that may ship the openai SDK; every other bundle must not. chat and the summary
- * and automation jobs call an LLM. docs does not, but it imports every function's app to merge
- * the OpenAPI document, chat's included: remove it here once docs serves a document generated
- * at build time instead.
+ * Every Worker's upload (its modules, gzipped) must fit in this. Cloudflare's own limit is far
+ * above (3 MiB free, 10 MiB paid), but a Worker's size is parsed and compiled on every cold start.
  */
-const OPENAI_ALLOWED = new Set(["chat", "jobs-summaries", "jobs-automations", "docs"]);
+export const SIZE_BUDGET_GZIP = 300 * 1024;
+
+/**
+ * Workers allowed over the budget, each with why. An exception that is no longer needed fails
+ * the build too, so this list only ever says what is true.
+ */
+export const SIZE_EXCEPTIONS: Record<string, string> = {
+  chat: "317 KiB: the openai SDK (~95 KiB gzip) on top of the shared stack; it streams the model's replies",
+  "jobs-summaries": "311 KiB: the openai SDK (~95 KiB gzip); it asks the model for summaries",
+  "jobs-exports": "329 KiB: pdf-lib with pako, its PNG decoder and the two Helvetica fonts (~110 KiB gzip); it renders PDF exports",
+};
 /** Node-only packages of the local server and tooling: a Worker importing them is a mistake. */
 const NEVER_BUNDLED = ["@electric-sql/pglite", "ioredis", "@hono/node-server", "ws", "drizzle-kit", "autocannon"];
 
@@ -80,7 +92,32 @@ function inspect(name: string): BundleReport {
     problems.push(`${name} bundles the openai SDK but does not call an LLM (import the llm service only where it is used, or add ${name} to OPENAI_ALLOWED in scripts/build.ts)`);
   }
   for (const p of NEVER_BUNDLED) if (packages.includes(p)) problems.push(`${name} bundles ${p}, a Node-only package of the local server or tooling (something imports lib/local/*?)`);
+  problems.push(...budgetProblems(name, gzip));
   return { name, raw, gzip, packages, problems };
+}
+
+/** What is wrong with a Worker of `gzip` bytes against the budget and its listed exception. */
+export function budgetProblems(name: string, gzip: number, budget = SIZE_BUDGET_GZIP, exceptions = SIZE_EXCEPTIONS): string[] {
+  const over = gzip > budget;
+  if (over && !exceptions[name]) {
+    return [`${name} is ${kib(gzip)} gzip, over the ${kib(budget)} budget (shrink it, or list it with the reason in SIZE_EXCEPTIONS in scripts/build.ts)`];
+  }
+  if (!over && exceptions[name]) return [`${name} is ${kib(gzip)} gzip, within the ${kib(budget)} budget: remove its entry from SIZE_EXCEPTIONS in scripts/build.ts`];
+  return [];
+}
+
+/**
+ * dist/docs-build/openapi.json: the document GET /openapi.json serves, generated from every
+ * function's routes as Node generates it at runtime (functions/docs/app.ts). The docs Worker
+ * bundles this file (wrangler alias `parley:openapi-document`) instead of every function's app.
+ */
+export async function writeOpenApiDocument(): Promise<string> {
+  const { functions } = await import("../functions/registry");
+  const { app: docsApp, documentOf } = await import("../functions/docs/app");
+  const out = join(DIST, "docs-build", "openapi.json");
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, JSON.stringify(documentOf(functions, docsApp)));
+  return out;
 }
 
 async function pool<T>(items: T[], size: number, fn: (item: T) => Promise<void>): Promise<void> {
@@ -101,27 +138,75 @@ export async function buildFunctions(names: string[] = []): Promise<BundleReport
   if (unknown.length) throw new Error(`no such function: ${unknown.join(", ")} (have: ${functions.map((f) => f.name).join(", ")})`);
   const selected = names.length ? names : functions.map((f) => f.name);
   copyDocsAssets();
+  if (selected.includes("docs")) await writeOpenApiDocument();
   // Two at a time: the machine has two cores, and each wrangler run is one esbuild.
   await pool(selected, 2, (name) => wrangler(name));
   return selected.map(inspect);
 }
 
-const kib = (n: number) => `${(n / 1024).toFixed(1)} KiB`;
+function kib(n: number): string {
+  return `${(n / 1024).toFixed(1)} KiB`;
+}
 
-export function printReports(reports: BundleReport[]): void {
-  const rows = reports.map((r) => [r.name, kib(r.raw), kib(r.gzip), String(r.packages.length), r.packages.includes("openai") ? "yes" : "no"]);
-  const head = ["function", "raw", "gzip", "packages", "openai"];
+const SIZES = join(DIST, "sizes.json");
+
+/** The gzip sizes of the previous build (dist/sizes.json), by function. */
+export function previousSizes(): Record<string, number> {
+  try {
+    return JSON.parse(readFileSync(SIZES, "utf8")) as Record<string, number>;
+  } catch {
+    return {};
+  }
+}
+
+/** Records this build's gzip sizes for the next build's comparison (merged: a partial build keeps the others). */
+export function saveSizes(reports: BundleReport[], before: Record<string, number>): void {
+  writeFileSync(SIZES, `${JSON.stringify({ ...before, ...Object.fromEntries(reports.map((r) => [r.name, r.gzip])) }, null, 2)}\n`);
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+export function printReports(reports: BundleReport[], before: Record<string, number> = {}): void {
+  const delta = (r: BundleReport) => {
+    const b = before[r.name];
+    if (b === undefined) return "";
+    const d = r.gzip - b;
+    return `${d > 0 ? "+" : d < 0 ? "−" : "±"}${kib(Math.abs(d))}`;
+  };
+  const budget = (r: BundleReport) => (r.gzip <= SIZE_BUDGET_GZIP ? "ok" : SIZE_EXCEPTIONS[r.name] ? "exception" : "OVER");
+  const rows = reports.map((r) => [
+    r.name,
+    kib(r.raw),
+    kib(r.gzip),
+    before[r.name] === undefined ? "" : kib(before[r.name]!),
+    delta(r),
+    budget(r),
+    String(r.packages.length),
+    r.packages.includes("openai") ? "yes" : "no",
+  ]);
+  const head = ["function", "raw", "gzip", "gzip before", "change", `≤ ${kib(SIZE_BUDGET_GZIP)}`, "packages", "openai"];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
   console.log(line(head));
   for (const r of rows) console.log(line(r));
+  if (reports.length > 1) {
+    const prev = reports.map((r) => before[r.name]).filter((n): n is number => n !== undefined);
+    const was = prev.length === reports.length ? ` (before: ${kib(median(prev))})` : "";
+    console.log(`median gzip ${kib(median(reports.map((r) => r.gzip)))}${was}; before = the previous build's dist/sizes.json`);
+  }
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
   const started = Date.now();
   try {
+    const before = previousSizes();
     const reports = await buildFunctions(process.argv.slice(2));
-    printReports(reports);
+    printReports(reports, before);
+    saveSizes(reports, before);
     const problems = reports.flatMap((r) => r.problems);
     for (const p of problems) console.error(`error: ${p}`);
     console.log(`built ${reports.length} function(s) into dist/ in ${((Date.now() - started) / 1000).toFixed(1)} s`);

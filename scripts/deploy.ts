@@ -17,7 +17,7 @@ import { spawnSync } from "node:child_process";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { functions } from "../functions/registry";
-import { copyDocsAssets } from "./build";
+import { copyDocsAssets, writeOpenApiDocument } from "./build";
 
 const ROOT = resolve(fileURLToPath(new URL("..", import.meta.url)));
 const REQUIRED_SECRETS = ["DATABASE_URL", "JWT_SECRET", "UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN"];
@@ -38,6 +38,9 @@ then: CLOUDFLARE_API_TOKEN=… npm run deploy   (or --dry-run to bundle without 
 }
 
 copyDocsAssets();
+// The docs Worker bundles the document generated from the code now (wrangler alias
+// `parley:openapi-document`), never a stale one.
+if (selected.some((f) => f.name === "docs")) await writeOpenApiDocument();
 // A service binding must name a Worker that exists: functions that others forward paths to
 // (registry `patterns`, e.g. chat) are deployed first.
 const ordered = [...selected].sort((a, b) => Number(Boolean(b.patterns?.length)) - Number(Boolean(a.patterns?.length)));

@@ -13,10 +13,44 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 /** The R2 bucket of stored files, bound as `FILES` (lib/storage.ts). */
 const FILES_BUCKET = { binding: "FILES", bucket_name: "parley-files" };
 
+/**
+ * Module aliases of the bundles (esbuild's `alias` through wrangler: the key is an import path
+ * exactly as written, the value a file resolved from the repository root). wrangler 4.86 reads
+ * `alias` from the top level only (an `[env.x.alias]` is silently ignored), so one table serves
+ * every Worker; each key below is imported only where it is meant to apply. zod
+ * re-exports all of its 50-odd locales as `z.locales` (and `core.locales`) from
+ * `../locales/index.js`, and zod-openapi's `extendZodWithOpenApi(z)` keeps the whole namespace,
+ * so every bundle carried 261 KiB (raw) of error messages in languages Parley never sets:
+ * English only (lib/zod-locales.ts), the locale zod uses by default.
+ */
+const ZOD_LOCALES_ALIAS: Record<string, string> = { "../locales/index.js": "./lib/zod-locales.ts" };
+
+/**
+ * pdf-lib embeds a standard font from @pdf-lib/standard-fonts, which imports the metrics of all
+ * 14 (~13 KiB each, compressed base64 that gzip cannot shrink). The PDF export uses Helvetica and
+ * Helvetica-Bold only (functions/jobs/export-pdf.ts); the others become an empty string there, so
+ * embedding one of them in that Worker fails (tests/edge/pdf-fonts.test.ts).
+ */
+export const PDF_FONTS_USED = ["Helvetica", "Helvetica-Bold"];
+const PDF_FONTS_ALL = [
+  "Courier", "Courier-Bold", "Courier-Oblique", "Courier-BoldOblique",
+  "Helvetica", "Helvetica-Bold", "Helvetica-Oblique", "Helvetica-BoldOblique",
+  "Times-Roman", "Times-Bold", "Times-Italic", "Times-BoldItalic", "Symbol", "ZapfDingbats",
+];
+export const PDF_FONT_ALIAS: Record<string, string> = Object.fromEntries(
+  PDF_FONTS_ALL.filter((f) => !PDF_FONTS_USED.includes(f)).map((f) => [`./${f}.compressed.json`, "./lib/pdf-font-unused.ts"]),
+);
+
+/** Where the docs Worker finds the OpenAPI document `npm run build` generated (scripts/build.ts). */
+export const OPENAPI_DOCUMENT_ALIAS = { "parley:openapi-document": "./dist/docs-build/openapi.json" };
+
 /** Which functions need more than the defaults; keyed by function name. */
-const EXTRAS: Record<string, { assets?: { directory: string; binding: string }; vars?: Record<string, string>; r2?: { binding: string; bucket_name: string }[] }> = {
+const EXTRAS: Record<
+  string,
+  { assets?: { directory: string; binding: string }; vars?: Record<string, string>; r2?: { binding: string; bucket_name: string }[] }
+> = {
   // The docs page serves Scalar's standalone bundle from Workers static assets (copied there by
-  // scripts/build.ts), not from a CDN.
+  // scripts/build.ts), not from a CDN; its OpenAPI document is generated at build time.
   docs: { assets: { directory: "dist/docs-assets", binding: "ASSETS" } },
   // Stored files (lib/storage.ts): uploads and attachments, and the exports rendered into them.
   files: { r2: [FILES_BUCKET] },
@@ -105,6 +139,8 @@ export function wranglerConfig(fns: FunctionLike[], opts: EdgeOptions) {
     compatibility_flags: ["nodejs_compat"],
     workers_dev: false,
     minify: true,
+    // The OpenAPI document is imported by the docs Worker only, pdf-lib's fonts by jobs-exports only.
+    alias: { ...ZOD_LOCALES_ALIAS, ...OPENAPI_DOCUMENT_ALIAS, ...PDF_FONT_ALIAS },
     env,
   };
 }
@@ -124,6 +160,9 @@ export function renderWranglerToml(fns: FunctionLike[], opts: EdgeOptions): stri
     `compatibility_flags = [${cfg.compatibility_flags.map(str).join(", ")}]`,
     `workers_dev = ${cfg.workers_dev}`,
     `minify = ${cfg.minify}`,
+    "",
+    "[alias]",
+    ...Object.entries(cfg.alias).map(([k, v]) => `${str(k)} = ${str(v)}`),
   ];
   for (const [key, e] of Object.entries(cfg.env)) {
     out.push("", `[env.${key}]`, `name = ${str(e.name)}`, `main = ${str(e.main)}`, "routes = [");

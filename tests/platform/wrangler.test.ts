@@ -52,6 +52,15 @@ describe("wrangler.toml", () => {
     }
   });
 
+  it("gives every function the module aliases (wrangler reads `alias` from the top level only)", async () => {
+    const { unstable_readConfig } = await import("wrangler");
+    const { alias } = wranglerConfig(functions, opts);
+    expect(alias).toMatchObject({ "parley:openapi-document": "./dist/docs-build/openapi.json", "../locales/index.js": "./lib/zod-locales.ts" });
+    for (const name of ["docs", "jobs-exports", "identity"]) {
+      expect(unstable_readConfig({ config: WRANGLER_TOML, env: name }, { hideWarnings: true }).alias, name).toEqual(alias);
+    }
+  });
+
   it("gives static assets only to the docs function", () => {
     const cfg = wranglerConfig(functions, opts);
     for (const [name, env] of Object.entries(cfg.env)) {
