@@ -1,6 +1,7 @@
-// drizzle over `@neondatabase/serverless`: used by Workers (Neon over WebSockets) and, through
-// a local WebSocket→TCP proxy, against the PostgreSQL running on this machine in CI.
-import { Pool, type PoolClient, neonConfig } from "@neondatabase/serverless";
+// drizzle over `@neondatabase/serverless`: used by Workers (Neon) and, through local stand-ins
+// (a WebSocket→TCP proxy, lib/local/ws-proxy.ts, and an HTTP query endpoint,
+// lib/local/neon-http-proxy.ts), against the PostgreSQL running on this machine.
+import { neonConfig, Pool, type PoolClient } from "@neondatabase/serverless";
 import { drizzle } from "drizzle-orm/neon-serverless";
 import * as schema from "../schema";
 import type { Database } from "./db";
@@ -18,6 +19,15 @@ export function useLocalWsProxy(proxy: string | undefined): void {
   neonConfig.useSecureWebSocket = false;
   neonConfig.pipelineTLS = false;
   neonConfig.pipelineConnect = false;
+}
+
+let configuredHttpProxy: string | undefined;
+
+/** Points `neon()` at a local HTTP stand-in (`host:port`, plain http) instead of Neon's `https://api.<host>/sql`. */
+export function useLocalHttpProxy(proxy: string | undefined): void {
+  if (!proxy || configuredHttpProxy === proxy) return;
+  configuredHttpProxy = proxy;
+  neonConfig.fetchEndpoint = () => `http://${proxy}/sql`;
 }
 
 /** How long a connection may take to be ready, and a statement to answer (milliseconds). */

@@ -46,9 +46,31 @@ const LT = "\u0004";
 const GT = "\u0005";
 const HEADLINE_OPTIONS = `StartSel=${MARK_START}, StopSel=${MARK_STOP}, MaxWords=30, MinWords=12, ShortWord=3, MaxFragments=2, FragmentDelimiter=" … "`;
 
-/** How far the snippet looks into a conversation's messages for ones that match. */
-const SNIPPET_MESSAGES_SCANNED = 500;
-const SNIPPET_MESSAGES_USED = 3;
+/**
+ * How much work a snippet may do, whatever the conversation (issue 16: each hit parsed up to 500
+ * messages with to_tsvector, ~80 ms a hit of 500 × 1 KB messages on PGlite, ~55 ms on PostgreSQL). The
+ * passages (title, summary, content, then the first `messagesScanned` messages, each cut to
+ * `passageChars`) are first narrowed by a plain substring test on the query's lexemes (a
+ * cheap necessary condition, see snippetPlan); at most `candidates` of them are parsed with
+ * to_tsvector, and ts_headline runs on one window of `windowChars` around the first match
+ * (after the title's first titleChars, as context).
+ */
+export const SNIPPET_LIMITS = { messagesScanned: 500, passageChars: 20_000, candidates: 8, windowChars: 1_000, titleChars: 200 } as const;
+/** Characters of the window kept before the first match. */
+const WINDOW_LEAD = 240;
+
+/** Where a hit's snippet was cut from, and how much text-search work it took (tests read it). */
+export interface SnippetSource {
+  id: string;
+  /** title | summary | content | message, or null when no passage within the bounds matched. */
+  kind: string | null;
+  /** The message's id when kind is message. */
+  messageId: string | null;
+  /** Characters given to ts_headline (at most windowChars + titleChars + 3). */
+  headlineChars: number;
+  /** Passages parsed with to_tsvector to find it (at most SNIPPET_LIMITS.candidates). */
+  parsed: number;
+}
 
 /** A compiled user query: the tsquery text (parsed once, by websearch_to_tsquery) and its configuration. */
 export interface CompiledQuery {
@@ -168,6 +190,8 @@ export interface SearchResult {
   /** How many pages can hold hits: under relevance at most rankWindow / per_page. */
   totalPages: number;
   hits: SearchHit[];
+  /** Per hit, where its snippet came from and the work it took (not part of the API's answer). */
+  snippetSources: SnippetSource[];
 }
 
 /**
@@ -185,7 +209,7 @@ export async function searchConversations(
   page: Page,
   limits: SearchLimits = SEARCH_LIMITS,
 ): Promise<SearchResult> {
-  if (!q.searchable) return { total: 0, totalExact: true, totalPages: 1, hits: [] };
+  if (!q.searchable) return { total: 0, totalExact: true, totalPages: 1, hits: [], snippetSources: [] };
   const where = searchWhere(workspaceId, q.tsquery, f);
   const limit = page.per_page;
   const offset = offsetOf(page);
@@ -206,42 +230,54 @@ export async function searchConversations(
         order by w.rank desc, w.created_at desc, w.id desc limit ${limit} offset ${offset}`
     : sql`select w.id, w.created_at from w order by w.created_at ${dir}, w.id ${dir} limit ${limit} offset ${offset}`;
 
-  const cfg = sql`${q.config}::regconfig`;
   const order = byRank ? sql`p.rank desc, p.created_at desc, p.id desc` : sql`p.created_at ${dir}, p.id ${dir}`;
   const rankOut = byRank ? sql`p.rank` : rankOf("c");
-  // The text a snippet is cut from: title, summary, content and the first few matching messages.
-  const matchingMessages = tsq
-    ? sql`(select string_agg(left(m.content, 2000), ' … ') from (
-          select m.content from (select content, created_at, id from messages where conversation_id = c.id order by created_at, id limit ${SNIPPET_MESSAGES_SCANNED}) m
-          where to_tsvector(${cfg}, left(m.content, 20000)) @@ ${tsq} limit ${SNIPPET_MESSAGES_USED}) m)`
-    : sql`null`;
-  const doc = sql`concat_ws(' … ', c.title, c.summary->>'content', left(c.content, 20000), ${matchingMessages})`;
-  const cleanDoc = sql`translate(translate(${doc}, ${`${MARK_START}${MARK_STOP}${LT}${GT}`}, ''), '<>', ${`${LT}${GT}`})`;
-  const snippet = tsq
-    ? sql`ts_headline(${cfg}, ${cleanDoc}, ${tsq}, ${HEADLINE_OPTIONS})`
-    : sql`left(translate(translate(concat_ws(' … ', c.summary->>'content', left(c.content, 2000), c.title), ${`${MARK_START}${MARK_STOP}${LT}${GT}`}, ''), '<>', ${`${LT}${GT}`}), 240)`;
+  const snippet = tsq ? boundedSnippet(q.config, q.tsquery!) : null;
+  const emptyQuerySnippet = sql`left(translate(translate(concat_ws(' … ', c.summary->>'content', left(c.content, 2000), c.title), ${`${MARK_START}${MARK_STOP}${LT}${GT}`}, ''), '<>', ${`${LT}${GT}`}), 240)`;
 
   // The left join keeps one row (with the window's size) even when the page is empty.
   const result = await db.execute(
     sql`with w as materialized (${window}), p as materialized (${pageSql})
       select n.window_rows, x.* from (select count(*)::int as window_rows from w) n
       left join lateral (
-        select p.id, c.title, c.status, c.source, c.created_at, ${rankOut} as rank, ${snippet} as snippet
+        select p.id, c.title, c.status, c.source, c.created_at, ${rankOut} as rank,
+          ${snippet ? sql`coalesce(s.snippet, ${emptyQuerySnippet}) as snippet, s.kind as snippet_kind, s.ref as snippet_ref, coalesce(s.headline_chars, 0) as headline_chars, coalesce(s.parsed, 0) as parsed` : sql`${emptyQuerySnippet} as snippet, null as snippet_kind, null as snippet_ref, 0 as headline_chars, 0 as parsed`}
         from p join conversations c on c.id = p.id
+        ${snippet ? sql`left join lateral (${snippet}) s on true` : sql``}
         order by ${order}) x on true`,
   );
-  type Row = { window_rows: number; id: string | null; title: string; status: string; source: string; created_at: string | Date; rank: number; snippet: string | null };
+  type Row = {
+    window_rows: number;
+    id: string | null;
+    title: string;
+    status: string;
+    source: string;
+    created_at: string | Date;
+    rank: number;
+    snippet: string | null;
+    snippet_kind: string | null;
+    snippet_ref: string | null;
+    headline_chars: number;
+    parsed: number;
+  };
   const rows = rowsOf<Row>(result);
   const windowRows = Number(rows[0]?.window_rows ?? 0);
   const complete = windowRows <= windowSize;
   const total = complete ? windowRows : Math.max(windowSize + 1, await estimateMatches(db, where));
   const reachable = byRank ? Math.min(total, limits.rankWindow) : total;
+  const found = rows.filter((r) => r.id !== null);
   return {
     total,
     totalExact: complete,
     totalPages: Math.max(1, Math.ceil(reachable / limit)),
-    hits: rows
-      .filter((r) => r.id !== null)
+    snippetSources: found.map((r) => ({
+      id: r.id!,
+      kind: r.snippet_kind,
+      messageId: r.snippet_ref,
+      headlineChars: Number(r.headline_chars),
+      parsed: Number(r.parsed),
+    })),
+    hits: found
       .map((r) => ({
         id: r.id!,
         title: r.title,
@@ -252,6 +288,77 @@ export async function searchConversations(
         created_at: new Date(r.created_at).toISOString(),
       })),
   };
+}
+
+/**
+ * What a snippet looks for: `patterns`, substrings (lower case) of which every passage that can
+ * match the query contains at least one, and `anyQuery`, the query's words joined by `|`
+ * (a passage with only some of an `&` query's words still makes a snippet). A lexeme is the
+ * lower-cased word (simple) or its Snowball stem (english), and a stem changes at most its last
+ * two characters of the word it comes from (happy → happi, ability → abil, dying → die, skies →
+ * sky), so the stem less two characters is a substring of the word. A query that can match
+ * without any word (a negation) gets no patterns: the first passages are parsed as they come.
+ */
+export function snippetPlan(config: string, tsquery: string): { patterns: string[] | null; anyQuery: string } {
+  const tokens: string[] = tsquery.match(/'(?:[^'\\]|''|\\.)*'|<->|<\d+>|[&|!()]|:[*A-Da-d]+|\S/g) ?? [];
+  const lexemes = [...new Set(tokens.filter((t) => t.startsWith("'")).map(unquoteLexeme))].filter((l) => l.length > 0);
+  if (!lexemes.length || tokens.includes("!")) return { patterns: null, anyQuery: tsquery };
+  const stemmed = !config.endsWith("simple");
+  const patterns = [...new Set(lexemes.map((l) => (stemmed ? [...l].slice(0, Math.max(1, [...l].length - 2)).join("") : l).toLowerCase()))];
+  return { patterns, anyQuery: lexemes.map(quoteLexeme).join(" | ") };
+}
+
+const likeEscape = (s: string) => s.replace(/[\\%_]/g, (ch) => `\\${ch}`);
+
+/**
+ * The lateral subquery (over `conversations c`) that makes one hit's snippet with bounded work:
+ * the passages in order (title, summary, content, messages), narrowed by the plan's substrings,
+ * at most SNIPPET_LIMITS.candidates parsed; the first that matches the whole query (else any of
+ * its words) gives a window of SNIPPET_LIMITS.windowChars from just before its first match, the
+ * only text ts_headline sees.
+ */
+function boundedSnippet(config: string, tsquery: string): SQL {
+  const L = SNIPPET_LIMITS;
+  const { patterns, anyQuery } = snippetPlan(config, tsquery);
+  const cfg = sql`${config}::regconfig`;
+  const tsq = sql`${tsquery}::tsquery`;
+  const anyq = sql`${anyQuery}::tsquery`;
+  const list = (xs: string[]) => sql.join(xs.map((x) => sql`${x}`), sql`, `);
+  const likes = patterns ? sql`array[${list(patterns.map((p) => `%${likeEscape(p)}%`))}]::text[]` : null;
+  const prefilter = (text: SQL) => (likes ? sql`${text} ilike any (${likes})` : sql`true`);
+  // The first match's position; short patterns (stems of 1–2 letters) only when nothing longer exists.
+  const anchorPatterns = patterns ? (patterns.some((p) => p.length >= 3) ? patterns.filter((p) => p.length >= 3) : patterns) : [];
+  const anchor = anchorPatterns.length
+    ? sql`coalesce(least(${sql.join(anchorPatterns.map((p) => sql`nullif(strpos(lower(k.body), ${p}), 0)`), sql`, `)}), 1)`
+    : sql`1`;
+  // The messages: the first `messagesScanned` in order (sorted by reference, the text is only read by
+  // the substring test on top), of which the substring test keeps the first few candidates.
+  const passages = sql`
+    select 0 as ord, 'title' as kind, null::text as ref, c.title as body where ${prefilter(sql`c.title`)}
+    union all select 1, 'summary', null, concat_ws(' … ', c.summary->>'title', c.summary->>'content')
+      where c.summary is not null and ${prefilter(sql`concat_ws(' … ', c.summary->>'title', c.summary->>'content')`)}
+    union all select 2, 'content', null, left(c.content, ${L.passageChars}) where ${prefilter(sql`left(c.content, ${L.passageChars})`)}
+    union all select * from (select 3, 'message', m.id, left(m.content, ${L.passageChars}) from (
+        select m.id, m.content, m.created_at from messages m where m.conversation_id = c.id order by m.created_at limit ${L.messagesScanned}) m
+      where ${prefilter(sql`left(m.content, ${L.passageChars})`)} limit ${L.candidates}) m`;
+  // Append keeps the passages' order and row_number() over () streams, so the scan stops at the
+  // first match among the first candidates: no sort of all passages, and at most `candidates` parsed
+  // per pass. A passage with the whole query is preferred; only when the first candidates have none,
+  // a second pass takes the first with any of its words (an `&` of words in different messages).
+  const numbered = sql`select k.*, row_number() over () as rn from (${passages}) k`;
+  const firstMatch = (query: SQL, before: number) =>
+    sql`select k.ord, k.kind, k.ref, k.body, k.rn + ${before} as n from (${numbered}) k
+      where k.rn <= ${L.candidates} and to_tsvector(${cfg}, k.body) @@ ${query} limit 1`;
+  const chosen = sql`(${firstMatch(tsq, 0)}) union all (${firstMatch(anyq, L.candidates)}) limit 1`;
+  const clean = (text: SQL) => sql`translate(translate(${text}, ${`${MARK_START}${MARK_STOP}${LT}${GT}`}, ''), '<>', ${`${LT}${GT}`})`;
+  // A window that starts inside the text drops its first, partial word.
+  const window = sql`select case when w.start > 1 then regexp_replace(substr(k.body, w.start, ${L.windowChars}), ${"^\\S*\\s*"}, '') else substr(k.body, 1, ${L.windowChars}) end as text
+    from (select greatest(1, ${anchor} - ${WINDOW_LEAD}) as start) w`;
+  // The title leads as context (as it did when the whole conversation was the headline's document).
+  const text = sql`case when k.kind = 'title' then w.text else concat_ws(' … ', left(c.title, ${L.titleChars}), w.text) end`;
+  return sql`select k.kind, k.ref, k.n as parsed, length(t.text) as headline_chars,
+      ts_headline(${cfg}, ${clean(sql`t.text`)}, case when to_tsvector(${cfg}, t.text) @@ ${tsq} then ${tsq} else ${anyq} end, ${HEADLINE_OPTIONS}) as snippet
+    from (${chosen}) k, lateral (${window}) w, lateral (select ${text} as text) t`;
 }
 
 /**

@@ -85,7 +85,8 @@ export async function runExportChunk(tx: Tx, payload: ExportPayload, meta: Pick<
     .where(and(eq(exports.workspaceId, payload.workspace_id), eq(exports.id, payload.export_id)))
     .for("update")
     .limit(1);
-  if (!e || e.status !== "processing") return { skipped: e ? `export is ${e.status}` : "no such export" };
+  if (!e) return { skipped: "no such export" };
+  if (e.status !== "processing") return { skipped: `export is ${e.status}` };
   // Chunks before parts are done already; a later one means the previous chunk has not committed yet.
   if (payload.chunk < e.parts) return { skipped: `chunk ${payload.chunk} already rendered` };
   if (payload.chunk > e.parts) throw new NotYet(`export ${e.id}: chunk ${payload.chunk} arrived before chunk ${e.parts} committed`);
