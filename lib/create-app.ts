@@ -76,7 +76,7 @@ const STATUS_CODE: Record<number, ErrorCode> = {
   401: "unauthorized",
   403: "forbidden",
   404: "not_found",
-  405: "not_found",
+  405: "method_not_allowed",
   409: "conflict",
   413: "payload_too_large",
   415: "bad_request",
@@ -117,7 +117,7 @@ export function handleError(err: Error, c: Context<AppEnv>): Response {
   if (err instanceof HTTPException && err.status < 500) {
     const code = STATUS_CODE[err.status] ?? "bad_request";
     const message = err.status === 400 && /JSON/i.test(err.message) ? "Malformed JSON in request body." : err.message || code;
-    return send(code, err.status === 405 ? 404 : err.status === 415 ? 400 : err.status, message);
+    return send(code, err.status === 415 ? 400 : err.status, message);
   }
   console.error(JSON.stringify({ msg: "unhandled error", request_id: rid, error: describeError(err), stack: describeStack(err) }));
   return send("internal_error", 500, "Something went wrong on our side. Quote the request id if you contact support.");
@@ -165,9 +165,36 @@ export function createApp(opts: CreateAppOptions = {}) {
   app.use(rateLimit);
   app.use(usage);
   app.use(idempotency);
-  app.notFound((c) => handleError(new ApiError("not_found", `No route for ${c.req.method} ${c.req.path}.`), c));
+  app.notFound((c) => {
+    // A path this function serves, with another method: 405 with Allow (RFC 9110 §15.5.6).
+    const allowed = allowedMethods(app, c.req.path);
+    if (allowed.length) {
+      const allow = allowed.join(", ");
+      return handleError(
+        new ApiError("method_not_allowed", `${c.req.method} is not allowed on ${c.req.path}; allowed: ${allow}.`, { details: { allowed }, headers: { Allow: allow } }),
+        c,
+      );
+    }
+    return handleError(new ApiError("not_found", `No route for ${c.req.method} ${c.req.path}.`), c);
+  });
   app.onError(handleError);
   return app;
 }
 
 export type App = ReturnType<typeof createApp>;
+
+const METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"] as const;
+
+/**
+ * The methods that have a route (not only middleware) for `path` in `app`, asked of the app's own
+ * router: the router holds [handler, route] pairs, and middleware are routes of method ALL. HEAD
+ * goes with GET (Hono answers a HEAD with the GET route).
+ */
+export function allowedMethods(app: { router: { match(method: string, path: string): unknown } }, path: string): string[] {
+  const has = (method: string) => {
+    const [matches] = app.router.match(method, path) as [Array<[[unknown, { method: string }], unknown]>];
+    return matches.some(([[, route]]) => route?.method === method);
+  };
+  const allowed = METHODS.filter((m) => m !== "HEAD" && has(m));
+  return METHODS.filter((m) => allowed.includes(m as never) || (m === "HEAD" && allowed.includes("GET")));
+}

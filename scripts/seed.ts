@@ -1,10 +1,11 @@
 // `npm run seed`: creates a demo workspace through the public API and prints a login and an
 // API key. By default it runs the API in-process on the same data as `npm start` (DATA_DIR,
-// or DATABASE_URL); with PARLEY_URL=http://127.0.0.1:8787 it calls a running server instead
-// (PGlite's directory can only be opened by one process, so use that while `npm start` runs).
+// or DATABASE_URL); when `npm start` holds DATA_DIR (its lock names the server's URL) it calls
+// that server over HTTP instead, as it does with PARLEY_URL=http://127.0.0.1:8787.
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { createDispatch, type Dispatch } from "../lib/local/dispatch";
+import { DataDirLockedError } from "../lib/local/data-dir-lock";
 import { createLocalServices } from "../lib/local/services";
 
 export interface SeedResult {
@@ -41,18 +42,34 @@ if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1]
   let result: SeedResult;
   let where: string;
   let base = `http://127.0.0.1:${env.PORT ?? 8787}`;
-  if (env.PARLEY_URL) {
-    base = env.PARLEY_URL.replace(/\/+$/, "");
-    result = await seed((req) => fetch(req), base, { email: env.SEED_EMAIL, password: env.SEED_PASSWORD });
-    where = base;
-  } else {
-    const services = await createLocalServices({ dataDir: resolve(env.DATA_DIR ?? ".data"), env, environment: "development" });
+  const login = { email: env.SEED_EMAIL, password: env.SEED_PASSWORD };
+  const dataDir = resolve(env.DATA_DIR ?? ".data");
+  let services: Awaited<ReturnType<typeof createLocalServices>> | null = null;
+  let serverUrl = env.PARLEY_URL;
+  if (!serverUrl) {
     try {
-      result = await seed(createDispatch(services.provider, env), base, { email: env.SEED_EMAIL, password: env.SEED_PASSWORD });
+      services = await createLocalServices({ dataDir, env, environment: "development" });
+    } catch (err) {
+      // A running server holds DATA_DIR: go through it (opening its database too would corrupt it).
+      if (!(err instanceof DataDirLockedError && err.holder.url)) {
+        console.error(err instanceof Error ? err.message : String(err));
+        process.exit(1);
+      }
+      serverUrl = err.holder.url;
+      console.log(`DATA_DIR ${dataDir} is held by the running server (pid ${err.holder.pid}): seeding through ${serverUrl}`);
+    }
+  }
+  if (services) {
+    try {
+      result = await seed(createDispatch(services.provider, env), base, login);
     } finally {
       await services.close();
     }
     where = services.describe.database;
+  } else {
+    base = serverUrl!.replace(/\/+$/, "");
+    result = await seed((req) => fetch(req), base, login);
+    where = base;
   }
   console.log(`Demo workspace ready (${where})
   workspace  ${result.workspaceId}

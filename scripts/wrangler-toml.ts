@@ -40,6 +40,8 @@ const PDF_FONTS_ALL = [
 export const PDF_FONT_ALIAS: Record<string, string> = Object.fromEntries(
   PDF_FONTS_ALL.filter((f) => !PDF_FONTS_USED.includes(f)).map((f) => [`./${f}.compressed.json`, "./lib/pdf-font-unused.ts"]),
 );
+/** pdf-lib's PNG decoder (25 KiB raw, ~9 KiB gzip): the export embeds no images. */
+export const PDF_PNG_ALIAS = { "@pdf-lib/upng": "./lib/pdf-png-unused.ts" };
 
 /** Where the docs Worker finds the OpenAPI document `npm run build` generated (scripts/build.ts). */
 export const OPENAPI_DOCUMENT_ALIAS = { "parley:openapi-document": "./dist/docs-build/openapi.json" };
@@ -139,8 +141,8 @@ export function wranglerConfig(fns: FunctionLike[], opts: EdgeOptions) {
     compatibility_flags: ["nodejs_compat"],
     workers_dev: false,
     minify: true,
-    // The OpenAPI document is imported by the docs Worker only, pdf-lib's fonts by jobs-exports only.
-    alias: { ...ZOD_LOCALES_ALIAS, ...OPENAPI_DOCUMENT_ALIAS, ...PDF_FONT_ALIAS },
+    // The OpenAPI document is imported by the docs Worker only, pdf-lib's fonts and PNG decoder by jobs-exports only.
+    alias: { ...ZOD_LOCALES_ALIAS, ...OPENAPI_DOCUMENT_ALIAS, ...PDF_FONT_ALIAS, ...PDF_PNG_ALIAS },
     env,
   };
 }

@@ -38,6 +38,8 @@ export async function startServer(opts: LocalOptions & { port?: number; host?: s
   const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
   // PUBLIC_BASE_URL, locally: this server's own URL (unless set), so QStash calls us back here.
   if (!opts.env?.PUBLIC_BASE_URL) services.config.publicBaseUrl = url;
+  // Others on the same DATA_DIR (npm run seed) find this server here.
+  services.dataDirLock?.announce(url);
   services.qstash?.resume();
   // Cron schedules are registered on every start (idempotent), as `npm run schedules:sync` does in production.
   if (services.qstash) await services.queue.syncSchedules(SCHEDULES);

@@ -2,7 +2,7 @@
 // Database: PGlite (in `DATA_DIR`, or in memory) unless DATABASE_URL names a PostgreSQL, which
 // is then reached through the Neon driver and a local WebSocket proxy, as in production.
 // Redis: in-process unless UPSTASH_REDIS_REST_URL is set, or REDIS_URL names a redis-server
-// (reached through a local Upstash-protocol adapter and the real @upstash/redis client).
+// (reached through a local Upstash-protocol adapter and the Workers' Upstash REST client, lib/redis-rest.ts).
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -28,6 +28,7 @@ import { startWsProxy } from "./ws-proxy";
 import { useNodeWebSockets } from "./neon-node";
 import { nodeFetch } from "./node-fetch";
 import { AUTH_FAILURES_PER_MINUTE } from "../auth";
+import { type DataDirLock, lockDataDir } from "./data-dir-lock";
 
 export const MIGRATIONS_DIR = resolve(fileURLToPath(new URL("../../migrations", import.meta.url)));
 
@@ -57,6 +58,8 @@ export interface LocalServices {
   graph: LocalGraph | null;
   /** The local Mailgun stand-in (null when MAILGUN_API_KEY or MAILGUN_BASE_URL names a real account). */
   mailgun: LocalMailgun | null;
+  /** DATA_DIR's lock (null in memory): the server announces its URL in it. */
+  dataDirLock: DataDirLock | null;
   /** What the services run on, for the start-up banner. */
   describe: { database: string; redis: string; queue: string; whatsapp: string; mailgun: string };
   close(): Promise<void>;
@@ -158,8 +161,20 @@ function qstashSigningKeys(dataDir: string | null, env: LocalOptions["env"] = {}
 }
 
 export async function createLocalServices(opts: LocalOptions): Promise<LocalServices> {
+  if (!opts.dataDir) return openLocalServices(opts, null);
+  mkdirSync(opts.dataDir, { recursive: true });
+  // Before anything in DATA_DIR is opened: a second process on it is refused (DataDirLockedError).
+  const lock = lockDataDir(opts.dataDir);
+  try {
+    return await openLocalServices(opts, lock);
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+}
+
+async function openLocalServices(opts: LocalOptions, lock: DataDirLock | null): Promise<LocalServices> {
   const env = opts.env ?? {};
-  if (opts.dataDir) mkdirSync(opts.dataDir, { recursive: true });
   const database = await openDatabase(opts.dataDir, env, opts.pgliteTemplate);
   const redis = await openKv(env);
   const config: Config = {
@@ -272,6 +287,7 @@ export async function createLocalServices(opts: LocalOptions): Promise<LocalServ
     qstash,
     graph,
     mailgun,
+    dataDirLock: lock,
     describe: {
       database: database.describe,
       redis: redis.describe,
@@ -286,6 +302,7 @@ export async function createLocalServices(opts: LocalOptions): Promise<LocalServ
       await mailgun?.close();
       await redis.close();
       await database.close();
+      lock?.release();
     },
   };
 }

@@ -40,13 +40,15 @@ describe("the PDF export with only the fonts it uses", () => {
     rmSync(out, { recursive: true, force: true });
   });
 
-  it("bundles the metrics of Helvetica and Helvetica-Bold only", () => {
+  it("bundles the metrics of Helvetica and Helvetica-Bold only, and no PNG decoder", () => {
     const meta = JSON.parse(readFileSync(join(out, "bundle-meta.json"), "utf8")) as { inputs: Record<string, unknown> };
     const fonts = Object.keys(meta.inputs)
       .map((p) => /standard-fonts\/es\/(.+)\.compressed\.json$/.exec(p)?.[1])
       .filter((f): f is string => !!f && f !== "all-encodings")
       .sort();
     expect(fonts).toEqual([...PDF_FONTS_USED].sort());
+    // Nor pdf-lib's PNG decoder: the export embeds no images.
+    expect(Object.keys(meta.inputs).filter((p) => p.includes("@pdf-lib/upng"))).toEqual([]);
   });
 
   it("renders an export as a PDF in workerd", async () => {

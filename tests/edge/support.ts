@@ -45,7 +45,7 @@ function newestSource(): number {
 }
 
 /** Builds dist/<name> with wrangler when it is missing or older than any source file. */
-async function ensureBuilt(name: string): Promise<void> {
+export async function ensureBuilt(name: string): Promise<void> {
   const bundle = join(ROOT, "dist", name, "index.js");
   if (existsSync(bundle) && statSync(bundle).mtimeMs >= newestSource()) return;
   const [report] = await buildFunctions([name]);
