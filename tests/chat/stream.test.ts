@@ -10,7 +10,11 @@ import { createAssistant, eventsOnly, eventually, openStream, parseSse, readEven
 
 const fake = await startFakeOpenAI();
 afterAll(() => fake.close());
-const h = await createHarness({ OPENAI_API_KEY: "sk-test", OPENAI_BASE_URL: fake.url, OPENAI_MODEL: "fake-gpt", OPENAI_ALLOWED_MODELS: "fake-gpt, fake-large", OPENAI_MAX_RETRIES: "0", OPENAI_TIMEOUT_MS: "400", CHAT_HEARTBEAT_MS: "40" });
+const llmEnv = { OPENAI_API_KEY: "sk-test", OPENAI_BASE_URL: fake.url, OPENAI_MODEL: "fake-gpt", OPENAI_ALLOWED_MODELS: "fake-gpt, fake-large", OPENAI_MAX_RETRIES: "0", CHAT_HEARTBEAT_MS: "40" };
+// A model deadline no test meets by accident on a loaded host (the first call of a file is cold),
+// and a short one for the test that waits for it.
+const h = await createHarness({ ...llmEnv, OPENAI_TIMEOUT_MS: "10000" });
+const hShortDeadline = await createHarness({ ...llmEnv, OPENAI_TIMEOUT_MS: "400" });
 beforeEach(() => fake.reset());
 
 const { db } = h.services;
@@ -90,9 +94,9 @@ describe("chat stream over an OpenAI-compatible provider", () => {
   });
 
   it("on a provider timeout: error event (stream) — the provider hangs", async () => {
-    const t = await h.signUp();
+    const t = await hShortDeadline.signUp();
     fake.enqueue({ hang: true });
-    const evs = eventsOnly(parseSse((await h.call("POST", "/v1/chat/stream", { token: t.token, body: { message: "anyone?" } })).text));
+    const evs = eventsOnly(parseSse((await hShortDeadline.call("POST", "/v1/chat/stream", { token: t.token, body: { message: "anyone?" } })).text));
     expect(evs.map((e) => e.event)).toEqual(["message_start", "error"]);
     expect(evs[1]!.data.code).toBe("service_unavailable");
     expect(evs[1]!.data.message).toMatch(/in time/);
@@ -116,12 +120,16 @@ describe("chat stream over an OpenAI-compatible provider", () => {
 
   it("when the conversation is deleted while the model answers: an error event, no reply or event stored, the tokens counted", async () => {
     const t = await h.signUp();
-    fake.enqueue({ text: "a b c d e f", chunkDelayMs: 40, usage: { prompt_tokens: 9, completion_tokens: 6 } });
+    // The model holds the rest of its answer until the conversation is deleted (however slow the host).
+    let deleted!: () => void;
+    const until = new Promise<void>((resolve) => (deleted = resolve));
+    fake.enqueue({ text: "a b c d e f", pauseAfter: { chunks: 1, until }, usage: { prompt_tokens: 9, completion_tokens: 6 } });
     const a = sseReader(await openStream(h, t.token, { message: "delete me while you answer" }));
     const start = (await a.next())!;
     expect(start.event).toBe("message_start");
     const { conversation_id: conversationId, message_id: messageId } = start.data;
     expect((await h.call("DELETE", `/v1/conversations/${conversationId}`, { token: t.token })).status).toBe(200);
+    deleted();
     const rest = eventsOnly(await a.rest());
     expect(rest.at(-1)).toMatchObject({ event: "error", data: { code: "not_found", message: "The conversation was deleted before the reply was stored." } });
     expect(await db.select().from(messages).where(eq(messages.id, messageId))).toEqual([]);

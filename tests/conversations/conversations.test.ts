@@ -22,7 +22,8 @@ describe("POST /v1/conversations", () => {
     expect(r.status).toBe(201);
     expect(r.body).toMatchObject({ source: "api", processing_status: "processing", summary: null });
     const types = (await eventsOf(h, r.body.id)).map((e) => e.type).sort();
-    expect(types).toEqual(["conversation.created", "summary.requested"]);
+    // The summary job runs in the background and may have finished already (summary.completed).
+    expect(types.filter((type) => type !== "summary.completed")).toEqual(["conversation.created", "summary.requested"]);
     const got = await h.call("GET", `/v1/conversations/${r.body.id}`, { token: t.token });
     expect(got.body).toMatchObject({ content: "Customer: broken. Agent: refunded." });
     // The summary job runs in the background (tests/summaries): processing until it completes, then filled.

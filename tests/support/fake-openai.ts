@@ -22,6 +22,8 @@ export interface Behaviour {
   hang?: boolean;
   /** After this many content chunks: `destroy` the socket, send an `error` data line, or `hang`. */
   failAfter?: { chunks: number; how: "destroy" | "error" | "hang" };
+  /** After this many content chunks, wait for `until` before sending the rest (a test's step between two chunks). */
+  pauseAfter?: { chunks: number; until: Promise<unknown> };
   /** Structured answer for json_schema requests (default: built from the schema). */
   json?: unknown;
   /** Usage to report (default: ~4 characters a token). */
@@ -175,6 +177,7 @@ export async function startFakeOpenAI(): Promise<FakeOpenAI> {
         } else if (b.failAfter.how === "error") res.end(`data: ${JSON.stringify({ error: { message: "Scripted mid-stream failure", type: "server_error", param: null, code: null } })}\n\n`);
         return; // hang: leave it open
       }
+      if (b.pauseAfter && sent === b.pauseAfter.chunks) await b.pauseAfter.until;
       if (b.chunkDelayMs && sent > 0) await sleep(b.chunkDelayMs);
       res.write(chunk({ content: p }));
       sent++;
