@@ -42,6 +42,14 @@ export const PDF_FONT_ALIAS: Record<string, string> = Object.fromEntries(
 );
 /** pdf-lib's PNG decoder (25 KiB raw, ~9 KiB gzip): the export embeds no images. */
 export const PDF_PNG_ALIAS = { "@pdf-lib/upng": "./lib/pdf-png-unused.ts" };
+/**
+ * pdf-lib imports six helpers from its own tslib 1.14 (package-lock: node_modules/pdf-lib/
+ * node_modules/tslib). Bundled for Workers, tslib's `node` export condition wins and brings
+ * tslib.js, CommonJS that cannot be tree-shaken: its ES build instead, the same version
+ * (jobs-exports −1.5 KiB gzip). pdf-lib is the only bundled package importing tslib; if that
+ * path moves, the build fails to resolve it, loudly.
+ */
+export const TSLIB_ALIAS = { tslib: "./node_modules/pdf-lib/node_modules/tslib/tslib.es6.js" };
 
 /** Where the docs Worker finds the OpenAPI document `npm run build` generated (scripts/build.ts). */
 export const OPENAPI_DOCUMENT_ALIAS = { "parley:openapi-document": "./dist/docs-build/openapi.json" };
@@ -141,8 +149,8 @@ export function wranglerConfig(fns: FunctionLike[], opts: EdgeOptions) {
     compatibility_flags: ["nodejs_compat"],
     workers_dev: false,
     minify: true,
-    // The OpenAPI document is imported by the docs Worker only, pdf-lib's fonts and PNG decoder by jobs-exports only.
-    alias: { ...ZOD_LOCALES_ALIAS, ...OPENAPI_DOCUMENT_ALIAS, ...PDF_FONT_ALIAS, ...PDF_PNG_ALIAS },
+    // The OpenAPI document is imported by the docs Worker only; pdf-lib's fonts, PNG decoder and tslib by jobs-exports only.
+    alias: { ...ZOD_LOCALES_ALIAS, ...OPENAPI_DOCUMENT_ALIAS, ...PDF_FONT_ALIAS, ...PDF_PNG_ALIAS, ...TSLIB_ALIAS },
     env,
   };
 }

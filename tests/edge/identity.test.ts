@@ -39,7 +39,8 @@ describe.skipIf(skipEdge)("identity in workerd", async () => {
   });
 
   it("answers errors in the contract's shape, echoing the client's request id", async () => {
-    const nf = await w.call("GET", "/v1/agents/agt_doesnotexist", { token, headers: { "x-request-id": "edge-trace-1" } });
+    // DELETE: /v1/agents/{id} has no GET (that is 405 with Allow since 71f1707).
+    const nf = await w.call("DELETE", "/v1/agents/agt_doesnotexist", { token, headers: { "x-request-id": "edge-trace-1" } });
     expect(nf.status).toBe(404);
     expect(nf.body.error).toMatchObject({ code: "not_found", request_id: "edge-trace-1" });
     expect(nf.headers.get("x-request-id")).toBe("edge-trace-1");

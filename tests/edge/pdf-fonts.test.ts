@@ -40,7 +40,7 @@ describe("the PDF export with only the fonts it uses", () => {
     rmSync(out, { recursive: true, force: true });
   });
 
-  it("bundles the metrics of Helvetica and Helvetica-Bold only, and no PNG decoder", () => {
+  it("bundles the metrics of Helvetica and Helvetica-Bold only, no PNG decoder, tslib as ES modules", () => {
     const meta = JSON.parse(readFileSync(join(out, "bundle-meta.json"), "utf8")) as { inputs: Record<string, unknown> };
     const fonts = Object.keys(meta.inputs)
       .map((p) => /standard-fonts\/es\/(.+)\.compressed\.json$/.exec(p)?.[1])
@@ -49,6 +49,9 @@ describe("the PDF export with only the fonts it uses", () => {
     expect(fonts).toEqual([...PDF_FONTS_USED].sort());
     // Nor pdf-lib's PNG decoder: the export embeds no images.
     expect(Object.keys(meta.inputs).filter((p) => p.includes("@pdf-lib/upng"))).toEqual([]);
+    // tslib's ES build, not its CommonJS one (which tree-shaking cannot trim).
+    expect(Object.keys(meta.inputs).filter((p) => p.endsWith("tslib/tslib.js"))).toEqual([]);
+    expect(Object.keys(meta.inputs).some((p) => p.endsWith("tslib/tslib.es6.js"))).toBe(true);
   });
 
   it("renders an export as a PDF in workerd", async () => {
