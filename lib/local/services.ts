@@ -2,7 +2,7 @@
 // Database: PGlite (in `DATA_DIR`, or in memory) unless DATABASE_URL names a PostgreSQL, which
 // is then reached through the Neon driver and a local WebSocket proxy, as in production.
 // Redis: in-process unless UPSTASH_REDIS_REST_URL is set, or REDIS_URL names a redis-server
-// (reached through a local Upstash-protocol adapter and the Workers' Upstash REST client, lib/redis-rest.ts).
+// (reached through a local Upstash-protocol adapter and the real @upstash/redis client).
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
