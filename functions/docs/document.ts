@@ -79,6 +79,7 @@ export function buildDocument(apps: ReadonlyArray<OpenAPIHono<AppEnv>>): OpenApi
   });
   doc.components = { ...doc.components, securitySchemes: { ...SECURITY_SCHEMES } };
   for (const schema of Object.values(doc.components.schemas ?? {})) describeOptionalDefaults(schema);
+  prepareTryItExamples(doc);
 
   const used = new Set<string>();
   for (const item of Object.values(doc.paths ?? {})) {
@@ -116,6 +117,116 @@ function describeOptionalDefaults(node: unknown): void {
   }
   for (const [key, value] of Object.entries(schema)) if (key !== "example" && key !== "examples" && key !== "default") describeOptionalDefaults(value);
 }
+
+/** The ids of our examples (`conv_01jd3k9v…`): no fresh workspace has them. */
+const EXAMPLE_ID = /^[a-z]+_01jd3k9v6q8f2m4x7c5b0n1p2r$/;
+const isExampleId = (v: unknown): boolean => (typeof v === "string" && EXAMPLE_ID.test(v)) || (Array.isArray(v) && v.length > 0 && v.every(isExampleId));
+
+/**
+ * What /docs' "Test Request" (Scalar) starts from, made to work against a fresh server:
+ * - an optional query parameter gets no `example` (its example moves into the description):
+ *   Scalar ticks every parameter that has a value, so each list opened filtered by made-up
+ *   values and came back empty; a `default` stays (page, per_page: the same answer either way);
+ * - a JSON request body gets one `example`, assembled from its fields' examples, without the
+ *   optional references to ids no workspace has (`contact_id`, `channel_id`, …; the chat's
+ *   `conversation_id` and `session_id`, which are mutually exclusive, both went out), and with
+ *   a required one shown as a placeholder to replace (`<your ast_… id>`).
+ */
+function prepareTryItExamples(doc: OpenApiDocument): void {
+  const schemas = (doc.components?.schemas ?? {}) as Record<string, SchemaNode>;
+  for (const item of Object.values(doc.paths ?? {})) {
+    for (const m of METHODS) {
+      const op = item?.[m] as
+        | { parameters?: Array<Record<string, any>>; requestBody?: { content?: Record<string, { schema?: unknown; example?: unknown; examples?: unknown }> } }
+        | undefined;
+      if (!op) continue;
+      for (const param of op.parameters ?? []) {
+        if (param.in !== "query" || param.required) continue;
+        const example = param.example ?? param.schema?.example;
+        delete param.example;
+        delete param.examples;
+        if (param.schema && !param.schema.$ref) {
+          delete param.schema.example;
+          delete param.schema.examples;
+        }
+        if (example !== undefined && !isExampleId(example)) {
+          const note = `Example: \`${typeof example === "string" ? example : JSON.stringify(example)}\`.`;
+          param.description = param.description ? `${param.description} ${note}` : note;
+        }
+      }
+      const media = op.requestBody?.content?.["application/json"];
+      if (media && media.example === undefined && media.examples === undefined) {
+        const example = exampleOf(schemas, media.schema, 0);
+        if (example !== undefined) media.example = fitExample(schemas, media.schema, example, 0);
+      }
+    }
+  }
+}
+
+type Node = SchemaNode & { $ref?: string; items?: unknown; anyOf?: unknown[]; oneOf?: unknown[]; allOf?: unknown[]; type?: unknown; examples?: unknown[] };
+
+const resolveRef = (schemas: Record<string, SchemaNode>, node: unknown): Node | undefined => {
+  let s = node as Node | undefined;
+  while (s?.$ref) s = schemas[s.$ref.split("/").pop()!] as Node | undefined;
+  return s && typeof s === "object" ? s : undefined;
+};
+
+/** An example for a schema from its own examples (and its properties'), fit to send as it is. */
+function exampleOf(schemas: Record<string, SchemaNode>, node: unknown, depth: number): unknown {
+  const s = resolveRef(schemas, node);
+  if (!s || depth > 8) return undefined;
+  const own = s.example !== undefined ? s.example : Array.isArray(s.examples) && s.examples.length ? s.examples[0] : undefined;
+  // An id is judged by the object that holds it (dropped when optional), not here.
+  if (own !== undefined) return own !== null && typeof own === "object" ? fitExample(schemas, s, own, 0) : own;
+  for (const branch of [...(s.anyOf ?? []), ...(s.oneOf ?? [])]) {
+    const v = exampleOf(schemas, branch, depth + 1);
+    if (v !== undefined && v !== null) return v;
+  }
+  if (s.allOf) {
+    const parts = s.allOf.map((b) => exampleOf(schemas, b, depth + 1)).filter((v) => v && typeof v === "object");
+    return parts.length ? Object.assign({}, ...parts) : undefined;
+  }
+  if (s.properties) {
+    const out: Record<string, unknown> = {};
+    for (const [k, p] of Object.entries(s.properties)) {
+      const v = exampleOf(schemas, p, depth + 1);
+      if (v !== undefined) out[k] = v;
+      // A required text without an example (a password, a token): say what goes there.
+      else if (s.required?.includes(k) && resolveRef(schemas, p)?.type === "string") out[k] = `<${k}>`;
+    }
+    return fitExample(schemas, s, out, 0);
+  }
+  if (s.type === "array" && s.items) {
+    const v = exampleOf(schemas, s.items, depth + 1);
+    return v === undefined ? undefined : [v];
+  }
+  return undefined;
+}
+
+/**
+ * Walks a value along its schema: an optional example id is dropped, a required one becomes a
+ * placeholder (and so does any left where the schema cannot tell, e.g. inside a union).
+ */
+function fitExample(schemas: Record<string, SchemaNode>, node: unknown, value: unknown, depth: number): unknown {
+  const s = resolveRef(schemas, node);
+  if (isExampleId(value)) return Array.isArray(value) ? value.map(placeholder) : placeholder(value as string);
+  if (Array.isArray(value)) return value.map((v) => fitExample(schemas, s?.type === "array" ? s.items : undefined, v, depth + 1));
+  if (!value || typeof value !== "object" || depth > 8) return value;
+  // In a union, the branch whose properties hold every key of the value.
+  let obj = s;
+  if (s && !s.properties) {
+    const keys = Object.keys(value);
+    obj = [...(s.anyOf ?? []), ...(s.oneOf ?? [])].map((b) => resolveRef(schemas, b)).find((b) => b?.properties && keys.every((k) => k in b.properties!));
+  }
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    if (isExampleId(v) && obj?.properties && !obj.required?.includes(k)) continue;
+    out[k] = fitExample(schemas, obj?.properties?.[k], v, depth + 1);
+  }
+  return out;
+}
+
+const placeholder = (id: string) => `<your ${id.slice(0, id.indexOf("_"))}_… id>`;
 
 /** The document for one request: the cached one with `servers` for the caller's origin. */
 export function withServers(doc: OpenApiDocument, origin: string, publicBaseUrl?: string): OpenApiDocument {
