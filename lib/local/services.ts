@@ -3,7 +3,7 @@
 // is then reached through the Neon driver as in production: statements over HTTP through a local
 // stand-in of Neon's endpoint, transactions over WebSockets through a local proxy.
 // Redis: in-process unless UPSTASH_REDIS_REST_URL is set, or REDIS_URL names a redis-server
-// (reached through a local Upstash-protocol adapter and the Workers' Upstash REST client, lib/redis-rest.ts).
+// (reached through a local Upstash-protocol adapter and the real @upstash/redis client).
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
