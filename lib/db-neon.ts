@@ -1,7 +1,12 @@
 // drizzle over `@neondatabase/serverless`: used by Workers (Neon) and, through local stand-ins
 // (a WebSocket→TCP proxy, lib/local/ws-proxy.ts, and an HTTP query endpoint,
 // lib/local/neon-http-proxy.ts), against the PostgreSQL running on this machine.
-import { neonConfig, Pool, type PoolClient } from "@neondatabase/serverless";
+// Two transports: HTTP (`neon()`: one fetch per statement or per non-interactive batch, no
+// connection to open) for everything outside interactive transactions, and the WebSocket Pool
+// (connect, upgrade, startup and auth before the first statement) only for `db.transaction`,
+// opened when a transaction actually starts.
+import { neon, neonConfig, Pool, type PoolClient } from "@neondatabase/serverless";
+import { drizzle as drizzleHttp } from "drizzle-orm/neon-http";
 import { drizzle } from "drizzle-orm/neon-serverless";
 import * as schema from "../schema";
 import type { Database } from "./db";
@@ -95,4 +100,55 @@ export function neonDatabase(url: string, opts: { max?: number; timeouts?: DbTim
   });
   const db = drizzle({ client: pool, schema }) as unknown as Database;
   return { db, close: () => pool.end() };
+}
+
+/**
+ * Whether statements go over HTTP: on Neon (no NEON_WS_PROXY) always; against a local
+ * PostgreSQL only when NEON_HTTP_PROXY names the HTTP stand-in; never with NEON_HTTP=off.
+ */
+export function usesHttp(env: { NEON_WS_PROXY?: string; NEON_HTTP_PROXY?: string; NEON_HTTP?: string }): boolean {
+  if (env.NEON_HTTP === "off") return false;
+  return !!env.NEON_HTTP_PROXY || !env.NEON_WS_PROXY;
+}
+
+export interface EdgeDatabase {
+  db: Database;
+  /** Whether the WebSocket Pool was opened (a transaction ran). */
+  readonly poolOpened: boolean;
+  close(): Promise<void>;
+}
+
+/** A fetch bound to a statement's deadline: a database that never answers is a TimeoutError (→ 503). */
+function deadline(queryMs: number) {
+  return { fetchOptions: { signal: AbortSignal.timeout(queryMs) } };
+}
+
+/**
+ * drizzle over Neon's HTTP transport, with `db.transaction` on a WebSocket Pool opened on first
+ * use: a request that runs no interactive transaction opens no connection at all. Each statement
+ * (or `db.batch([...])`, one transaction in one fetch) is bounded by the query timeout.
+ */
+export function neonEdgeDatabase(url: string, opts: { max?: number; timeouts?: DbTimeouts } = {}): EdgeDatabase {
+  const timeouts = opts.timeouts ?? dbTimeouts({});
+  const sql = neon(url);
+  type Opts = Record<string, unknown> | undefined;
+  // drizzle calls `client.query(text, params, opts)` per statement and `client.transaction(queries, opts)` per batch.
+  const client = Object.assign((...args: Parameters<typeof sql>) => sql(...args), {
+    query: (text: string, params: unknown[], o?: Opts) => sql.query(text, params, { ...o, ...deadline(timeouts.queryMs) }),
+    transaction: (queries: Parameters<typeof sql.transaction>[0], o?: Opts) => sql.transaction(queries, { ...o, ...deadline(timeouts.queryMs) }),
+  });
+  const db = drizzleHttp({ client: client as unknown as typeof sql, schema });
+  let pool: { db: Database; close(): Promise<void> } | undefined;
+  const poolDb = () => (pool ??= neonDatabase(url, { max: opts.max, timeouts }));
+  // Interactive transactions (read, decide, write under the same snapshot and locks) need a session.
+  (db as unknown as { transaction: Database["transaction"] }).transaction = ((fn, config) => poolDb().db.transaction(fn, config)) as Database["transaction"];
+  return {
+    db: db as unknown as Database,
+    get poolOpened() {
+      return pool !== undefined;
+    },
+    close: async () => {
+      await pool?.close();
+    },
+  };
 }

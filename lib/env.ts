@@ -10,6 +10,10 @@ export interface Env {
   DATABASE_URL?: string;
   /** Only for local PostgreSQL: host:port of a WebSocket→TCP proxy for the Neon driver. */
   NEON_WS_PROXY?: string;
+  /** Only for local PostgreSQL: host:port of the stand-in for Neon's HTTP query endpoint (lib/local/neon-http-proxy.ts). */
+  NEON_HTTP_PROXY?: string;
+  /** `off`: every statement over the WebSocket Pool, none over Neon's HTTP transport (for comparisons). */
+  NEON_HTTP?: string;
   /** Milliseconds a database connection may take to be ready (default 5000) and a statement to answer (default 15000). */
   DB_CONNECT_TIMEOUT_MS?: string;
   DB_QUERY_TIMEOUT_MS?: string;

@@ -1,7 +1,7 @@
 // The small key-value interface Parley needs from Redis (rate limits, counters, idempotency,
 // stream replay), and its production implementation over Upstash's REST API.
+import { Redis } from "@upstash/redis";
 import { DependencyError } from "./errors";
-import { type RedisReply, redisRest } from "./redis-rest";
 
 export interface Kv {
   get(key: string): Promise<string | null>;
@@ -33,15 +33,23 @@ export function redisTimeoutMs(env: { REDIS_TIMEOUT_MS?: string }): number {
 }
 
 /**
- * `timeoutMs` bounds each command (a pipeline is one), its retry included: without it a silent
- * Redis holds a request for as long as fetch waits for headers (minutes in Node). One quick retry,
- * on errors other than the deadline (a refused or reset connection). Speaks Upstash's REST
- * protocol itself (lib/redis-rest.ts): @upstash/redis added ~20 KiB gzip to every Worker.
+ * `timeoutMs` bounds each command (a pipeline is one), retries included: the SDK calls the signal
+ * factory once per command and, given a factory, throws when it aborts (a plain AbortSignal would
+ * make the command "succeed" with the abort reason as its value). Without it a silent Redis holds
+ * a request for as long as fetch waits for headers (minutes in Node). One quick retry, on errors
+ * other than the deadline (a refused or reset connection); the SDK's default is 5 with backoff up to 2.7 s.
  */
-export function upstashKv(url: string, token: string, opts: { timeoutMs?: number; now?: () => number; fetch?: typeof fetch } = {}): Kv {
+export function upstashKv(url: string, token: string, opts: { timeoutMs?: number; now?: () => number } = {}): Kv {
   const timeoutMs = opts.timeoutMs ?? REDIS_TIMEOUT_MS;
   const now = opts.now ?? Date.now;
-  const redis = redisRest({ url, token, timeoutMs, retryDelayMs: 50, fetch: opts.fetch });
+  const redis = new Redis({
+    url,
+    token,
+    automaticDeserialization: false,
+    enableTelemetry: false,
+    signal: () => AbortSignal.timeout(timeoutMs),
+    retry: { retries: 1, backoff: () => 50 },
+  });
   // After a command runs out of time, the next few seconds' commands fail at once instead of each
   // waiting out the deadline again: a request that can do without Redis (rate limit, usage and
   // failed-authentication counts) then pays for a silent Redis once, not three times per request.
@@ -53,51 +61,60 @@ export function upstashKv(url: string, token: string, opts: { timeoutMs?: number
       throw new DependencyError(`redis: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
     });
   };
-  const run = <T extends RedisReply>(...cmd: (string | number)[]) => wrap(() => redis.command<T>(cmd));
-  const pipeline = (cmds: (string | number)[][]) => wrap(() => redis.pipeline(cmds));
-  const strings = (r: RedisReply): string[] => (Array.isArray(r) ? r.map((x) => String(x)) : []);
   return {
-    get: (key) => run<string | null>("get", key),
+    get: (key) => wrap(() => redis.get<string>(key)),
     async set(key, value, opts = {}) {
-      const cmd: (string | number)[] = ["set", key, value];
-      if (opts.ex) cmd.push("ex", opts.ex);
-      if (opts.nx) cmd.push("nx");
-      return (await run(...cmd)) === "OK";
+      const args = { ...(opts.ex ? { ex: opts.ex } : {}), ...(opts.nx ? { nx: true } : {}) } as { ex: number; nx: true };
+      const res = await wrap(() => redis.set(key, value, args));
+      return res === "OK";
     },
     async del(key) {
-      await run("del", key);
+      await wrap(() => redis.del(key));
     },
     async incr(key, ttlSeconds, by = 1) {
-      const bump = by === 1 ? ["incr", key] : ["incrby", key, by];
-      if (!ttlSeconds) return Number(await run(...bump));
-      const [n] = await pipeline([bump, ["expire", key, ttlSeconds, "nx"]]);
-      return Number(n);
+      if (!ttlSeconds) return wrap(() => (by === 1 ? redis.incr(key) : redis.incrby(key, by)));
+      const p = redis.pipeline();
+      if (by === 1) p.incr(key);
+      else p.incrby(key, by);
+      p.expire(key, ttlSeconds, "NX");
+      const [n] = await wrap(() => p.exec<[number, number]>());
+      return n;
     },
-    ttl: async (key) => Number(await run("ttl", key)),
+    ttl: (key) => wrap(() => redis.ttl(key)),
     async rpush(key, values, ttlSeconds) {
       if (!values.length) return 0;
-      const [n] = await pipeline([["rpush", key, ...values], ...(ttlSeconds ? [["expire", key, ttlSeconds]] : [])]);
-      return Number(n);
+      const p = redis.pipeline();
+      p.rpush(key, ...values);
+      if (ttlSeconds) p.expire(key, ttlSeconds);
+      const [n] = await wrap(() => p.exec<[number, number]>());
+      return n;
     },
-    lrange: async (key, start, stop) => strings(await run("lrange", key, start, stop)),
+    lrange: (key, start, stop) => wrap(() => redis.lrange<string>(key, start, stop)),
     async hincrby(key, increments, ttlSeconds) {
       const fields = Object.keys(increments);
       if (!fields.length) return {};
-      const res = await pipeline([...fields.map((f) => ["hincrby", key, f, increments[f]!]), ...(ttlSeconds ? [["expire", key, ttlSeconds, "nx"]] : [])]);
+      const p = redis.pipeline();
+      for (const f of fields) p.hincrby(key, f, increments[f]!);
+      if (ttlSeconds) p.expire(key, ttlSeconds, "NX");
+      const res = await wrap(() => p.exec<number[]>());
       return Object.fromEntries(fields.map((f, i) => [f, Number(res[i])]));
     },
     async hgetall(key) {
-      // Redis's flat [field, value, …] reply.
-      const flat = await run("hgetall", key);
-      const out: Record<string, number> = {};
-      if (Array.isArray(flat)) for (let i = 0; i + 1 < flat.length; i += 2) out[String(flat[i])] = Number(flat[i + 1]);
-      return out;
+      // Without automatic deserialization the SDK hands back Redis's flat [field, value, …] reply.
+      const h = (await wrap(() => redis.hgetall(key))) as unknown;
+      const pairs: [string, unknown][] = [];
+      if (Array.isArray(h)) for (let i = 0; i + 1 < h.length; i += 2) pairs.push([String(h[i]), h[i + 1]]);
+      else if (h && typeof h === "object") pairs.push(...Object.entries(h));
+      return Object.fromEntries(pairs.map(([k, v]) => [k, Number(v)]));
     },
     async sadd(key, members, ttlSeconds) {
       if (!members.length) return;
-      await pipeline([["sadd", key, ...members], ...(ttlSeconds ? [["expire", key, ttlSeconds, "nx"]] : [])]);
+      const p = redis.pipeline();
+      p.sadd(key, members[0]!, ...members.slice(1));
+      if (ttlSeconds) p.expire(key, ttlSeconds, "NX");
+      await wrap(() => p.exec());
     },
-    smembers: async (key) => strings(await run("smembers", key)),
+    smembers: (key) => wrap(() => redis.smembers<string[]>(key)),
   };
 }
 

@@ -1,9 +1,10 @@
 // A function's Cloudflare Worker entry: validates the bindings once, then gives every
-// request its services (a Neon Pool that lives for that request only, Upstash Redis).
+// request its services (Neon over HTTP, a Neon Pool for that request's transactions only, Upstash Redis).
 // Areas that need more (queue, llm, mail, storage) pass extra factories.
 import type { Hono } from "hono";
 import { z } from "zod";
-import { dbTimeouts, neonDatabase, useLocalWsProxy } from "./db-neon";
+import { dbTimeouts, neonDatabase, neonEdgeDatabase, useLocalHttpProxy, useLocalWsProxy, usesHttp } from "./db-neon";
+import type { Database } from "./db";
 import type { AppEnv, Env } from "./env";
 import { DependencyError, errorResponse } from "./errors";
 import { newId } from "./ids";
@@ -64,16 +65,33 @@ const missingBucket: R2Like = {
   delete: () => Promise.reject(new DependencyError("storage: the FILES R2 binding is not configured")),
 };
 
-/** Builds services lazily: a request that never touches the database opens no connection. */
-export function workerServices(...extras: ExtraServices[]): ServiceProvider {
+type OpenDatabase = (env: Env) => { db: Database; close(): Promise<void> };
+
+/** Every statement over a WebSocket Pool (connect, upgrade, startup and auth first). */
+const poolDatabase: OpenDatabase = (env) => {
+  useLocalWsProxy(env.NEON_WS_PROXY);
+  return neonDatabase(env.DATABASE_URL!, { timeouts: dbTimeouts(env) });
+};
+
+/**
+ * Statements over Neon's HTTP transport (a fetch each, no connection to open); a WebSocket Pool
+ * only once an interactive transaction starts (lib/db-neon.ts). See usesHttp for when.
+ */
+const edgeDatabase: OpenDatabase = (env) => {
+  if (!usesHttp(env)) return poolDatabase(env);
+  useLocalWsProxy(env.NEON_WS_PROXY);
+  useLocalHttpProxy(env.NEON_HTTP_PROXY);
+  return neonEdgeDatabase(env.DATABASE_URL!, { timeouts: dbTimeouts(env) });
+};
+
+function servicesWith(openDatabase: OpenDatabase, extras: ExtraServices[]): ServiceProvider {
   return (ctx) => {
     const { env } = ctx;
     const base = { config: workerConfig(env), waitUntil: ctx.waitUntil } as Services;
     const held: Promise<unknown>[] = [];
     base.holdOpen = (p) => void held.push(p.catch(() => undefined));
     lazy(base, "db", () => {
-      useLocalWsProxy(env.NEON_WS_PROXY);
-      const { db, close } = neonDatabase(env.DATABASE_URL!, { timeouts: dbTimeouts(env) });
+      const { db, close } = openDatabase(env);
       // The pool belongs to this request (a module-level Pool hangs the next request in workerd):
       // it is closed once the response, and any stream it holds open, is done.
       ctx.defer(async () => {
@@ -89,10 +107,18 @@ export function workerServices(...extras: ExtraServices[]): ServiceProvider {
   };
 }
 
-/** `extras` add the services only some functions need (queue, llm), so only they bundle them. */
-export function createWorker(app: Hono<AppEnv>, ...extras: ExtraServices[]) {
+/** Builds services lazily: a request that never touches the database opens no connection. */
+export function workerServices(...extras: ExtraServices[]): ServiceProvider {
+  return servicesWith(edgeDatabase, extras);
+}
+
+/** workerServices with every statement over the WebSocket Pool (see createPoolWorker). */
+export function poolWorkerServices(...extras: ExtraServices[]): ServiceProvider {
+  return servicesWith(poolDatabase, extras);
+}
+
+function workerWith(app: Hono<AppEnv>, provider: ServiceProvider) {
   let checked: string | null | undefined;
-  const provider = workerServices(...extras);
   return {
     fetch(request: Request, env: Env, ctx: ExecutionContext) {
       if (checked === undefined) {
@@ -107,4 +133,18 @@ export function createWorker(app: Hono<AppEnv>, ...extras: ExtraServices[]) {
       return app.fetch(request, { ...env, PARLEY_SERVICES: env.PARLEY_SERVICES ?? provider }, ctx);
     },
   };
+}
+
+/** `extras` add the services only some functions need (queue, llm), so only they bundle them. */
+export function createWorker(app: Hono<AppEnv>, ...extras: ExtraServices[]) {
+  return workerWith(app, workerServices(...extras));
+}
+
+/**
+ * A Worker whose statements all go over the WebSocket Pool: the HTTP transport's code (~1.4 KiB
+ * gzip) is left out of its bundle. For a function no client waits on, whose bundle is at the
+ * size budget (jobs-exports: QStash delivers its chunks; pdf-lib fills its bundle).
+ */
+export function createPoolWorker(app: Hono<AppEnv>, ...extras: ExtraServices[]) {
+  return workerWith(app, poolWorkerServices(...extras));
 }

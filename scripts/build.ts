@@ -24,18 +24,18 @@ export const SIZE_BUDGET_GZIP = 300 * 1024;
 
 /**
  * Workers allowed over the budget, each with why. An exception that is no longer needed fails
- * the build too, so this list only ever says what is true. Empty: every Worker fits (jobs-exports,
- * the largest, with the least room: see README "Worker sizes").
+ * the build too, so this list only ever says what is true. Figures: main at the commit that
+ * listed them (README "Worker sizes").
  */
-export const SIZE_EXCEPTIONS: Record<string, string> = {};
+export const SIZE_EXCEPTIONS: Record<string, string> = {
+  chat: "318 KiB: the openai SDK (~95 KiB gzip) on top of the shared stack; it streams the model's replies",
+  "jobs-summaries": "311 KiB: the openai SDK (~95 KiB gzip); it asks the model for summaries",
+  "jobs-exports": "318 KiB: pdf-lib with pako and the two Helvetica fonts (~100 KiB gzip); it renders PDF exports",
+};
 
-/** The median Worker's gzip size should stay at or under this (not enforced by the build). */
+/** The median Worker's gzip size this project aims at (printed, not enforced: not met today). */
 export const MEDIAN_TARGET_GZIP = 200 * 1024;
 
-/** Packages Parley replaced with a few lines of its own: a bundle that has them again is a regression. */
-const REPLACED: Record<string, string> = {
-  "@upstash/redis": "lib/redis-rest.ts speaks Upstash's REST protocol for lib/kv.ts (the SDK added ~20 KiB gzip to every Worker)",
-};
 /** Node-only packages of the local server and tooling: a Worker importing them is a mistake. */
 const NEVER_BUNDLED = ["@electric-sql/pglite", "ioredis", "@hono/node-server", "ws", "drizzle-kit", "autocannon"];
 
@@ -96,7 +96,6 @@ export function inspect(name: string): BundleReport {
   if (packages.includes("openai") && !OPENAI_ALLOWED.has(name)) {
     problems.push(`${name} bundles the openai SDK but does not call an LLM (import the llm service only where it is used, or add ${name} to OPENAI_ALLOWED in scripts/build.ts)`);
   }
-  for (const [p, why] of Object.entries(REPLACED)) if (packages.includes(p)) problems.push(`${name} bundles ${p}, which Parley does without: ${why}`);
   for (const p of NEVER_BUNDLED) if (packages.includes(p)) problems.push(`${name} bundles ${p}, a Node-only package of the local server or tooling (something imports lib/local/*?)`);
   problems.push(...budgetProblems(name, gzip));
   return { name, raw, gzip, packages, problems };

@@ -16,8 +16,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { PGlite } from "@electric-sql/pglite";
-import { Pool } from "@neondatabase/serverless";
-import { useLocalWsProxy } from "../db-neon";
+import { Client, Pool } from "@neondatabase/serverless";
 import { useNodeWebSockets } from "./neon-node";
 import { startWsProxy, type WsProxy } from "./ws-proxy";
 
@@ -117,10 +116,27 @@ function checkParams(q: HttpQuery): HttpQuery {
 // Every type's text, unparsed: the client parses rows itself (Neon-Raw-Text-Output).
 const RAW = { getTypeParser: () => (value: string) => value };
 
-/** PostgreSQL through the Neon Pool (over the local WebSocket proxy), one Pool per connection string. */
+/**
+ * A Neon Client that reaches PostgreSQL through `wsProxy`, set on the client itself (not on the
+ * driver's global neonConfig, which the app's own Pool in the same process may point elsewhere).
+ */
+function clientVia(wsProxy: string): typeof Client {
+  return class extends Client {
+    constructor(config: ConstructorParameters<typeof Client>[0]) {
+      super(config);
+      const c = this.neonConfig;
+      c.wsProxy = (host, port) => `${wsProxy}/v2?address=${host}:${port}`;
+      c.useSecureWebSocket = false;
+      c.pipelineTLS = false;
+      c.pipelineConnect = false;
+    }
+  };
+}
+
+/** PostgreSQL through the Neon Pool (over a local WebSocket proxy), one Pool per connection string. */
 export function postgresTarget(opts: { wsProxy: string; max?: number }): SqlTarget {
   useNodeWebSockets();
-  useLocalWsProxy(opts.wsProxy);
+  const ClientVia = clientVia(opts.wsProxy);
   const pools = new Map<string, Pool>();
   const poolFor = (connectionString: string) => {
     const host = new URL(connectionString).hostname;
@@ -128,6 +144,7 @@ export function postgresTarget(opts: { wsProxy: string; max?: number }): SqlTarg
     let pool = pools.get(connectionString);
     if (!pool) {
       pool = new Pool({ connectionString, max: opts.max ?? 10 });
+      (pool as unknown as { Client: typeof Client }).Client = ClientVia;
       pool.on("error", () => {});
       pools.set(connectionString, pool);
     }
@@ -227,7 +244,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Starts the stand-in on 127.0.0.1. `target` is where statements run; without one, PostgreSQL
- * through a WebSocket proxy (`wsProxy`, else one started here). `delayMs` (default
+ * through a WebSocket proxy (`wsProxy`, else one of its own started here). `delayMs` (default
  * NEON_PROXY_DELAY_MS) is added to every request: one simulated round trip to the database.
  */
 export async function startNeonHttpProxy(opts: { port?: number; target?: SqlTarget; wsProxy?: string; delayMs?: number } = {}): Promise<NeonHttpProxy> {
@@ -236,7 +253,8 @@ export async function startNeonHttpProxy(opts: { port?: number; target?: SqlTarg
   if (!target) {
     let ws = opts.wsProxy;
     if (!ws) {
-      ownWs = await startWsProxy();
+      // Its own proxy, without the simulated delay: the stand-in plays Neon's side of the network.
+      ownWs = await startWsProxy(0, { delayMs: 0 });
       ws = ownWs.address;
     }
     target = postgresTarget({ wsProxy: ws });

@@ -1,14 +1,16 @@
 // The embedded default and the test harness: builds every service for a Node process.
 // Database: PGlite (in `DATA_DIR`, or in memory) unless DATABASE_URL names a PostgreSQL, which
-// is then reached through the Neon driver and a local WebSocket proxy, as in production.
+// is then reached through the Neon driver as in production: statements over HTTP through a local
+// stand-in of Neon's endpoint, transactions over WebSockets through a local proxy.
 // Redis: in-process unless UPSTASH_REDIS_REST_URL is set, or REDIS_URL names a redis-server
-// (reached through a local Upstash-protocol adapter and the Workers' Upstash REST client, lib/redis-rest.ts).
+// (reached through a local Upstash-protocol adapter and the real @upstash/redis client).
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as schema from "../../schema";
 import type { Database } from "../db";
-import { dbTimeouts, neonDatabase, useLocalWsProxy } from "../db-neon";
+import { dbTimeouts, neonDatabase, neonEdgeDatabase, useLocalHttpProxy, useLocalWsProxy } from "../db-neon";
+import { startNeonHttpProxy } from "./neon-http-proxy";
 import type { Env } from "../env";
 import { randomToken } from "../ids";
 import { type Kv, memoryKv, redisTimeoutMs, upstashKv } from "../kv";
@@ -68,23 +70,41 @@ export interface LocalServices {
 async function openDatabase(dataDir: string | null, env: LocalOptions["env"] = {}, pgliteTemplate?: string) {
   if (env.DATABASE_URL) {
     useNodeWebSockets();
-    let proxyClose: (() => Promise<void>) | undefined;
+    const stops: Array<() => Promise<void>> = [];
     let proxy = env.NEON_WS_PROXY;
     if (!proxy) {
       const p = await startWsProxy();
       proxy = p.address;
-      proxyClose = p.close;
+      stops.push(p.close);
     }
     useLocalWsProxy(proxy);
-    const { db, close } = neonDatabase(env.DATABASE_URL, { max: 10, timeouts: dbTimeouts(env) });
-    const { migrate } = await import("drizzle-orm/neon-serverless/migrator");
-    await migrate(db as never, { migrationsFolder: MIGRATIONS_DIR });
+    const timeouts = dbTimeouts(env);
+    {
+      // Migrations run in transactions: over the Pool.
+      const { db, close } = neonDatabase(env.DATABASE_URL, { max: 1, timeouts });
+      const { migrate } = await import("drizzle-orm/neon-serverless/migrator");
+      await migrate(db as never, { migrationsFolder: MIGRATIONS_DIR }).finally(close);
+    }
     const safeUrl = env.DATABASE_URL.replace(/\/\/[^@]*@/, "//");
-    return { db, describe: `PostgreSQL via Neon driver (${safeUrl})`, close: async () => {
-        await close();
-        await proxyClose?.();
-      },
+    const closeAll = async (close: () => Promise<void>) => {
+      await close();
+      for (const stop of stops.reverse()) await stop();
     };
+    if (env.NEON_HTTP === "off") {
+      const { db, close } = neonDatabase(env.DATABASE_URL, { max: 10, timeouts });
+      return { db, describe: `PostgreSQL via Neon driver, WebSockets only (${safeUrl})`, close: () => closeAll(close) };
+    }
+    // As on Workers: statements over Neon's HTTP transport (here the local stand-in, unless
+    // NEON_HTTP_PROXY names one), interactive transactions over the WebSocket Pool.
+    let httpProxy = env.NEON_HTTP_PROXY;
+    if (!httpProxy) {
+      const h = await startNeonHttpProxy();
+      httpProxy = h.address;
+      stops.push(h.close);
+    }
+    useLocalHttpProxy(httpProxy);
+    const { db, close } = neonEdgeDatabase(env.DATABASE_URL, { max: 10, timeouts });
+    return { db, describe: `PostgreSQL via Neon driver, HTTP and WebSockets (${safeUrl})`, close: () => closeAll(close) };
   }
   const { PGlite } = await import("@electric-sql/pglite");
   const { drizzle } = await import("drizzle-orm/pglite");

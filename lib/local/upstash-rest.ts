@@ -1,6 +1,6 @@
 // A local server speaking Upstash Redis's REST protocol (`/`, `/pipeline`, `/multi-exec`,
-// base64-encoded replies) in front of a real redis-server, so the Workers' Upstash
-// client (lib/redis-rest.ts) runs against real Redis on this machine.
+// base64-encoded replies) in front of a real redis-server, so the real `@upstash/redis`
+// client runs against real Redis on this machine.
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Redis } from "ioredis";

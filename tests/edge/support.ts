@@ -73,6 +73,7 @@ export async function startWorker(name: string, bindings: Record<string, string>
       ENVIRONMENT: "test",
       DATABASE_URL: edge.databaseUrl,
       NEON_WS_PROXY: edge.wsProxy,
+      NEON_HTTP_PROXY: edge.httpProxy,
       JWT_SECRET: randomBytes(32).toString("hex"),
       UPSTASH_REDIS_REST_URL: edge.redisRestUrl,
       UPSTASH_REDIS_REST_TOKEN: edge.redisRestToken,

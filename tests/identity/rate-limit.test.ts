@@ -118,7 +118,7 @@ describe("countRequest: counting off the request path while far from the limit",
   });
 });
 
-describe("Kv.incr (in-process, or real Redis through the Upstash REST client when REDIS_URL is set)", () => {
+describe("Kv.incr (in-process, or real Redis through @upstash/redis when REDIS_URL is set)", () => {
   it("increments by one or by n, and gives a new key its time to live once", async () => {
     const key = `test:incr:${unique("k")}`;
     expect(await h.services.kv.incr(key, 60)).toBe(1);

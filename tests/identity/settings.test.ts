@@ -64,10 +64,12 @@ describe("workspace settings: errors", () => {
     expectError(await h.call("POST", "/v1/settings/workspace", { token: t.token, raw: "{x", headers: JSON_HEADERS }), 400, "bad_request");
   });
 
-  it("answers 404 to a method or path it does not have", async () => {
+  it("answers 404 to a path it does not have, 405 with Allow to a method it does not have", async () => {
     const t = await h.signUp();
     expectError(await h.call("GET", "/v1/settings/nothing", { token: t.token }), 404, "not_found");
-    expectError(await h.call("DELETE", "/v1/settings/workspace", { token: t.token }), 404, "not_found");
+    const r = await h.call("DELETE", "/v1/settings/workspace", { token: t.token });
+    expectError(r, 405, "method_not_allowed");
+    expect(r.headers.get("allow")).toBe("GET, HEAD, POST, PATCH");
   });
 });
 

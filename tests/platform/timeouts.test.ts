@@ -180,7 +180,7 @@ describe.skipIf(!process.env.DATABASE_URL)("a statement the database holds (a ro
   });
 });
 
-describe("a Redis that accepts requests and never answers (the Workers' Upstash REST client)", async () => {
+describe("a Redis that accepts requests and never answers (the real @upstash/redis client)", async () => {
   const hole = await blackHoleHttp();
   afterAll(() => hole.close());
   const h = await createHarness({ UPSTASH_REDIS_REST_URL: hole.url, UPSTASH_REDIS_REST_TOKEN: "silent", REDIS_TIMEOUT_MS: "300" });

@@ -41,7 +41,7 @@ let counter = 0;
 export const unique = (label = "t") => `${label}-${Date.now().toString(36)}-${(counter++).toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
 
 export async function createHarness(envOverrides: Record<string, string> = {}): Promise<Harness> {
-  const env = { ...pick(process.env, ["DATABASE_URL", "REDIS_URL", "NEON_WS_PROXY"]), RATE_LIMIT_PER_MINUTE: "100000", AUTH_FAILURES_PER_MINUTE: "100000", ...envOverrides };
+  const env = { ...pick(process.env, ["DATABASE_URL", "REDIS_URL", "NEON_WS_PROXY", "NEON_HTTP_PROXY", "NEON_HTTP"]), RATE_LIMIT_PER_MINUTE: "100000", AUTH_FAILURES_PER_MINUTE: "100000", ...envOverrides };
   const services = await createLocalServices({ dataDir: null, env, environment: "test", pgliteTemplate: inject("pgliteTemplate") || undefined });
   const dispatch = createDispatch(services.provider, env);
   afterAll(() => services.close());

@@ -1,0 +1,158 @@
+// Neon's HTTP transport for statements outside interactive transactions (lib/db-neon.ts
+// neonEdgeDatabase), through the local stand-in of Neon's endpoint: a statement is one fetch, a
+// batch is one fetch, no WebSocket is opened until a transaction starts, and HTTP errors keep
+// their meaning (23505 → 409, 40P01 → 503, a silent or unreachable endpoint → 503). The Workers'
+// per-request services use it: a read-only request opens no WebSocket (PostgreSQL only).
+import { sql } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { neonEdgeDatabase, useLocalHttpProxy } from "../../lib/db-neon";
+import type { Env } from "../../lib/env";
+import { isDependencyFailure, transactionConflict, uniqueViolation } from "../../lib/errors";
+import { memoryKv } from "../../lib/kv";
+import { createDispatch } from "../../lib/local/dispatch";
+import { type NeonHttpProxy, pgliteTarget, startNeonHttpProxy } from "../../lib/local/neon-http-proxy";
+import { startWsProxy, type WsProxy } from "../../lib/local/ws-proxy";
+import { useNodeWebSockets } from "../../lib/local/neon-node";
+import type { ServiceProvider } from "../../lib/services";
+import { workerServices } from "../../lib/worker";
+import { BASE, unique } from "../support/harness";
+
+const DATABASE_URL = process.env.DATABASE_URL;
+const url = DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/pglite";
+
+let http: NeonHttpProxy;
+let ws: WsProxy | undefined;
+let closePglite: (() => Promise<void>) | undefined;
+const table = `neon_edge_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 6)}`;
+
+beforeAll(async () => {
+  if (DATABASE_URL) {
+    useNodeWebSockets();
+    ws = await startWsProxy();
+    http = await startNeonHttpProxy();
+  } else {
+    const { PGlite } = await import("@electric-sql/pglite");
+    const db = new PGlite();
+    closePglite = () => db.close();
+    http = await startNeonHttpProxy({ target: pgliteTarget(db) });
+  }
+  useLocalHttpProxy(http.address);
+  const { db } = neonEdgeDatabase(url);
+  await db.execute(sql.raw(`create table ${table} (id int primary key, note text not null, at timestamptz not null default now())`));
+});
+
+afterAll(async () => {
+  useLocalHttpProxy(http.address);
+  await neonEdgeDatabase(url)
+    .db.execute(sql.raw(`drop table if exists ${table}`))
+    .catch(() => undefined);
+  await http.close();
+  await ws?.close();
+  await closePglite?.();
+});
+
+describe("drizzle over Neon's HTTP transport", () => {
+  it("runs each statement as one fetch, without opening a WebSocket Pool", async () => {
+    const edge = neonEdgeDatabase(url);
+    const before = { ...http.stats };
+    await edge.db.execute(sql`insert into ${sql.raw(table)} (id, note) values (${1}, ${"one"}), (${2}, ${"two"})`);
+    const r = await edge.db.execute(sql`select id, note, at from ${sql.raw(table)} where id <= ${2} order by id`);
+    const rows = (r as unknown as { rows: Array<{ id: number; note: string; at: string }> }).rows;
+    expect(rows.map((x) => [x.id, x.note])).toEqual([
+      [1, "one"],
+      [2, "two"],
+    ]);
+    // Timestamps stay strings for drizzle to map, as over the Pool.
+    expect(typeof rows[0]!.at).toBe("string");
+    expect(http.stats.fetches - before.fetches).toBe(2);
+    expect(edge.poolOpened).toBe(false);
+    await edge.close();
+  });
+
+  it("answers errors with their SQLSTATE through drizzle's wrapping (409 and 503 mappings)", async () => {
+    const { db } = neonEdgeDatabase(url);
+    const dup = await db.execute(sql`insert into ${sql.raw(table)} (id, note) values (${1}, ${"again"})`).catch((e: unknown) => e);
+    expect(uniqueViolation(dup)).toEqual({ constraint: `${table}_pkey` });
+    expect(isDependencyFailure(dup)).toBe(false);
+    const conflict = await db.execute(sql.raw("do $$ begin raise exception 'deadlock detected' using errcode = '40P01'; end $$")).catch((e: unknown) => e);
+    expect(transactionConflict(conflict)).toBe("40P01");
+  });
+
+  it("a database that does not answer within DB_QUERY_TIMEOUT_MS is a dependency failure (503), not a hang", async () => {
+    const { db } = neonEdgeDatabase(url, { timeouts: { connectMs: 300, queryMs: 300 } });
+    http.delayMs = 2_000;
+    const started = performance.now();
+    try {
+      const err = await db.execute(sql`select 1`).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(Error);
+      expect(isDependencyFailure(err)).toBe(true);
+      expect(performance.now() - started).toBeLessThan(1_500);
+    } finally {
+      http.delayMs = 0;
+    }
+  });
+
+  it("an unreachable endpoint is a dependency failure (503)", async () => {
+    useLocalHttpProxy("127.0.0.1:9");
+    try {
+      const err = await neonEdgeDatabase(url)
+        .db.execute(sql`select 1`)
+        .catch((e: unknown) => e);
+      expect(isDependencyFailure(err)).toBe(true);
+    } finally {
+      useLocalHttpProxy(http.address);
+    }
+  });
+});
+
+describe.skipIf(!DATABASE_URL)("Workers' per-request database (PostgreSQL)", () => {
+  const env = (): Env => ({
+    DATABASE_URL,
+    NEON_WS_PROXY: ws!.address,
+    NEON_HTTP_PROXY: http.address,
+    JWT_SECRET: "j".repeat(40),
+    UPSTASH_REDIS_REST_URL: "http://127.0.0.1:9",
+    UPSTASH_REDIS_REST_TOKEN: "unused",
+    RATE_LIMIT_PER_MINUTE: "100000",
+  });
+  const kv = memoryKv();
+  const dispatchFor = (e: Env) => {
+    const worker = workerServices();
+    const provider: ServiceProvider = (ctx) => new Proxy(worker(ctx), { get: (t, k, r) => (k === "kv" ? kv : Reflect.get(t, k, r)) });
+    return createDispatch(provider, e);
+  };
+  const call = async (e: Env, method: string, path: string, body?: unknown, token?: string) => {
+    const headers: Record<string, string> = {};
+    if (body !== undefined) headers["content-type"] = "application/json";
+    if (token) headers.authorization = `Bearer ${token}`;
+    const before = { fetches: http.stats.fetches, connections: ws!.stats.connections };
+    const res = await dispatchFor(e)(new Request(`${BASE}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) }));
+    const json = (await res.json()) as any;
+    return { status: res.status, body: json, fetches: http.stats.fetches - before.fetches, connections: ws!.stats.connections - before.connections };
+  };
+
+  it("a read-only request goes over HTTP and opens no WebSocket; a transaction opens one", async () => {
+    const signUp = await call(env(), "POST", "/v1/workspaces", { name: unique("ws"), owner: { name: "O", email: `${unique("o")}@example.com`, password: "s3cret-password" } });
+    expect(signUp.status).toBe(201);
+    expect(signUp.connections).toBeLessThanOrEqual(1);
+    const token: string = signUp.body.access_token;
+    const list = await call(env(), "GET", "/v1/conversations", undefined, token);
+    expect(list.status).toBe(200);
+    expect(list.connections).toBe(0);
+    expect(list.fetches).toBeGreaterThan(0);
+    // The same request with NEON_HTTP=off (every statement over the Pool, as before): WebSockets, no fetch.
+    const pooled = await call({ ...env(), NEON_HTTP: "off" }, "GET", "/v1/conversations", undefined, token);
+    expect(pooled.status).toBe(200);
+    expect(pooled.connections).toBeGreaterThanOrEqual(1);
+    expect(pooled.fetches).toBe(0);
+  });
+
+  it("a duplicate over HTTP is still 409 conflict", async () => {
+    const email = `${unique("dup")}@example.com`;
+    const body = { name: unique("ws"), owner: { name: "O", email, password: "s3cret-password" } };
+    expect((await call(env(), "POST", "/v1/workspaces", body)).status).toBe(201);
+    const again = await call(env(), "POST", "/v1/workspaces", { ...body, name: unique("ws") });
+    expect(again.status).toBe(409);
+    expect(again.body.error.code).toBe("conflict");
+  });
+});
