@@ -147,6 +147,32 @@ describe.skipIf(!DATABASE_URL)("Workers' per-request database (PostgreSQL)", () 
     expect(pooled.fetches).toBe(0);
   });
 
+  it("GET /v1/conversations/{id} reads the row, its tags and attachments in one round trip", async () => {
+    const signUp = await call(env(), "POST", "/v1/workspaces", { name: unique("ws"), owner: { name: "O", email: `${unique("o")}@example.com`, password: "s3cret-password" } });
+    const token: string = signUp.body.access_token;
+    const conv = await call(env(), "POST", "/v1/conversations", { title: "One trip", source: "api" }, token);
+    expect(conv.status).toBe(201);
+    await new Promise((r) => setTimeout(r, 200));
+    // Every fetch waits 150 ms: two rounds (the row, then tags and attachments) would take 300 ms or more.
+    http.delayMs = 150;
+    try {
+      const times: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const started = performance.now();
+        const r = await call(env(), "GET", `/v1/conversations/${conv.body.id}`, undefined, token);
+        times.push(performance.now() - started);
+        expect(r.status).toBe(200);
+        expect(r.body).toMatchObject({ id: conv.body.id, tags: [], attachments: [], contact: null });
+      }
+      expect(Math.min(...times)).toBeLessThan(290);
+    } finally {
+      http.delayMs = 0;
+    }
+    // Another workspace's conversation is still simply not found.
+    const other = await call(env(), "POST", "/v1/workspaces", { name: unique("ws"), owner: { name: "O", email: `${unique("o")}@example.com`, password: "s3cret-password" } });
+    expect((await call(env(), "GET", `/v1/conversations/${conv.body.id}`, undefined, other.body.access_token)).status).toBe(404);
+  });
+
   it("a duplicate over HTTP is still 409 conflict", async () => {
     const email = `${unique("dup")}@example.com`;
     const body = { name: unique("ws"), owner: { name: "O", email, password: "s3cret-password" } };
