@@ -21,7 +21,19 @@ const capture = createRoute({
     "`occurred_at` becomes the message's `created_at` (default: now). All or nothing: a reference that is not in your workspace is a 422 naming it",
     "(e.g. `messages.3.conversation_id`) and nothing is written. Captured messages are never delivered; counters move as for sent messages.",
   ].join(" "),
-  request: { body: jsonBody(CaptureBody) },
+  // Each message names exactly one of conversation_id, session_id, contact_id: a fresh workspace has
+  // none of them, so /docs' Test Request shows what to replace (POST /v1/sessions makes one).
+  request: {
+    body: {
+      ...jsonBody(CaptureBody),
+      content: {
+        "application/json": {
+          schema: CaptureBody,
+          example: { messages: [{ session_id: "<your ses_… id>", source: "web", sender_type: "contact", content: "Hi, is my order shipped?", external_id: "web-1" }] },
+        },
+      },
+    },
+  },
   responses: { 200: jsonContent(CaptureResult, "What was captured and what was a duplicate, in request order"), ...errorResponses(401, 403, 409) },
 });
 

@@ -64,5 +64,12 @@ describe("/docs Test Request examples", () => {
       const r = await h.call("POST", path, { token: t.token, body: doc.paths[path].post.requestBody.content["application/json"].example });
       expect(r.status, `${path}: ${r.text.slice(0, 300)}`).toBe(status);
     }
+    // Capture needs one reference per message: the example says which to replace, and works once replaced.
+    const capture = doc.paths["/v1/messages/capture"].post.requestBody.content["application/json"].example;
+    expect(capture.messages[0].session_id).toBe("<your ses_… id>");
+    const session = await h.call("POST", "/v1/sessions", { token: t.token, body: doc.paths["/v1/sessions"].post.requestBody.content["application/json"].example });
+    const body = JSON.parse(JSON.stringify(capture).replace("<your ses_… id>", session.body.id));
+    const captured = await h.call("POST", "/v1/messages/capture", { token: t.token, body });
+    expect(captured.status, captured.text).toBe(200);
   });
 });
