@@ -1,7 +1,7 @@
 // Conversations: the one place their SQL lives (list with filters, create, get, change,
 // delete, status, assignment, tags). Every query names the caller's workspace.
 import { and, asc, type Column, count, desc, eq, getTableColumns, type Placeholder, type SQL, sql } from "drizzle-orm";
-import { insertConversation } from "./insert";
+import { createConversationRow, insertConversation } from "./insert";
 import type { Db } from "../../lib/db";
 import { ApiError } from "../../lib/errors";
 import { recordEvent } from "../../lib/events";
@@ -268,6 +268,9 @@ export async function createConversation(db: Db, workspaceId: string, input: Cre
     // A session already linked to a contact lends it the contact when none was given.
     contactId ??= session.contactId;
   }
+  const row = { title: input.title, content: input.content, source: input.source, contactId, sessionId: input.session_id, channelId: input.channel_id, assistantId: input.assistant_id, metadata: input.metadata };
+  // Without content nothing is read in between: one batch (one fetch over HTTP, no WebSocket).
+  if (!input.content) return createConversationRow(db, workspaceId, row, actor, { has_content: false });
   let requested: SummaryRow | undefined;
   const created = await db.transaction(async (tx) => {
     const row = await insertConversation(

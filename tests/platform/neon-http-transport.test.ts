@@ -5,6 +5,7 @@
 // per-request services use it: a read-only request opens no WebSocket (PostgreSQL only).
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { atomically } from "../../lib/db";
 import { neonEdgeDatabase, useLocalHttpProxy } from "../../lib/db-neon";
 import type { Env } from "../../lib/env";
 import { isDependencyFailure, transactionConflict, uniqueViolation } from "../../lib/errors";
@@ -69,6 +70,25 @@ describe("drizzle over Neon's HTTP transport", () => {
     await edge.close();
   });
 
+  it("atomically: statements that read nothing in between as one batch, one fetch, rolled back whole", async () => {
+    const edge = neonEdgeDatabase(url);
+    const before = http.stats.fetches;
+    const out = await atomically(edge.db, (q) => [
+      q.execute(sql`insert into ${sql.raw(table)} (id, note) values (${10}, ${"ten"}) returning id`),
+      q.execute(sql`insert into ${sql.raw(table)} (id, note) values (${11}, ${"eleven"})`),
+    ]);
+    expect(out).toHaveLength(2);
+    expect(http.stats.fetches - before).toBe(1);
+    const failed = await atomically(edge.db, (q) => [
+      q.execute(sql`insert into ${sql.raw(table)} (id, note) values (${12}, ${"twelve"})`),
+      q.execute(sql`insert into ${sql.raw(table)} (id, note) values (${10}, ${"dup"})`),
+    ]).catch((e: unknown) => e);
+    expect(uniqueViolation(failed)).toBeTruthy();
+    const r = await edge.db.execute(sql`select id from ${sql.raw(table)} where id >= ${10} order by id`);
+    expect((r as unknown as { rows: Array<{ id: number }> }).rows.map((x) => x.id)).toEqual([10, 11]);
+    expect(edge.poolOpened).toBe(false);
+  });
+
   it("answers errors with their SQLSTATE through drizzle's wrapping (409 and 503 mappings)", async () => {
     const { db } = neonEdgeDatabase(url);
     const dup = await db.execute(sql`insert into ${sql.raw(table)} (id, note) values (${1}, ${"again"})`).catch((e: unknown) => e);
@@ -127,8 +147,10 @@ describe.skipIf(!DATABASE_URL)("Workers' per-request database (PostgreSQL)", () 
     if (token) headers.authorization = `Bearer ${token}`;
     const before = { fetches: http.stats.fetches, connections: ws!.stats.connections };
     const res = await dispatchFor(e)(new Request(`${BASE}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) }));
+    // Counted when the response is there (what runs after it, such as event fan-out, is not).
+    const counted = { fetches: http.stats.fetches - before.fetches, connections: ws!.stats.connections - before.connections };
     const json = (await res.json()) as any;
-    return { status: res.status, body: json, fetches: http.stats.fetches - before.fetches, connections: ws!.stats.connections - before.connections };
+    return { status: res.status, body: json, ...counted };
   };
 
   it("a read-only request goes over HTTP and opens no WebSocket; a transaction opens one", async () => {
@@ -171,6 +193,24 @@ describe.skipIf(!DATABASE_URL)("Workers' per-request database (PostgreSQL)", () 
     // Another workspace's conversation is still simply not found.
     const other = await call(env(), "POST", "/v1/workspaces", { name: unique("ws"), owner: { name: "O", email: `${unique("o")}@example.com`, password: "s3cret-password" } });
     expect((await call(env(), "GET", `/v1/conversations/${conv.body.id}`, undefined, other.body.access_token)).status).toBe(404);
+  });
+
+  it("POST /v1/conversations without content writes in one batch: no WebSocket, the row and its event", async () => {
+    const signUp = await call(env(), "POST", "/v1/workspaces", { name: unique("ws"), owner: { name: "O", email: `${unique("o")}@example.com`, password: "s3cret-password" } });
+    const token: string = signUp.body.access_token;
+    await new Promise((r) => setTimeout(r, 200));
+    const created = await call(env(), "POST", "/v1/conversations", { title: "Batched", source: "api" }, token);
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ title: "Batched", status: "open" });
+    expect(created.connections).toBe(0);
+    // The credential's lookup, and the two inserts as one batch.
+    expect(created.fetches).toBeLessThanOrEqual(2);
+    const { db, close } = neonEdgeDatabase(DATABASE_URL!);
+    const r = await db.execute(sql`select type, entity_id from events where entity_id = ${created.body.id}`);
+    expect((r as unknown as { rows: unknown[] }).rows).toEqual([{ type: "conversation.created", entity_id: created.body.id }]);
+    await close();
+    const got = await call(env(), "GET", `/v1/conversations/${created.body.id}`, undefined, token);
+    expect(got.status).toBe(200);
   });
 
   it("a duplicate over HTTP is still 409 conflict", async () => {
