@@ -112,6 +112,23 @@ describe("drizzle over Neon's HTTP transport", () => {
     }
   });
 
+  it("an endpoint answering 5xx is a dependency failure (503)", async () => {
+    const { createServer } = await import("node:http");
+    const bad = createServer((_req, res) => res.writeHead(502).end("upstream unavailable"));
+    await new Promise<void>((r) => bad.listen(0, "127.0.0.1", r));
+    useLocalHttpProxy(`127.0.0.1:${(bad.address() as { port: number }).port}`);
+    try {
+      const err = await neonEdgeDatabase(url)
+        .db.execute(sql`select 1`)
+        .catch((e: unknown) => e);
+      expect(String((err as { cause?: unknown }).cause)).toMatch(/HTTP status 502/);
+      expect(isDependencyFailure(err)).toBe(true);
+    } finally {
+      useLocalHttpProxy(http.address);
+      bad.close();
+    }
+  });
+
   it("an unreachable endpoint is a dependency failure (503)", async () => {
     useLocalHttpProxy("127.0.0.1:9");
     try {
