@@ -230,6 +230,36 @@ describe.skipIf(!DATABASE_URL)("Workers' per-request database (PostgreSQL)", () 
     expect(got.status).toBe(200);
   });
 
+  it("POST /v1/conversations looks its references up at once (one round trip for contact and session)", async () => {
+    const signUp = await call(env(), "POST", "/v1/workspaces", { name: unique("ws"), owner: { name: "O", email: `${unique("o")}@example.com`, password: "s3cret-password" } });
+    const token: string = signUp.body.access_token;
+    const contact = await call(env(), "POST", "/v1/contacts", { name: "Ada", email: `${unique("ada")}@customer.example` }, token);
+    const session = await call(env(), "POST", "/v1/sessions", { contact_id: contact.body.id }, token);
+    expect([contact.status, session.status]).toEqual([201, 201]);
+    await new Promise((r) => setTimeout(r, 200));
+    const body = { title: "Refs", source: "api", contact_id: contact.body.id, session_id: session.body.id };
+    // Every fetch waits 150 ms: two lookups one after the other and the batch would take 450 ms or more.
+    http.delayMs = 150;
+    try {
+      const times: number[] = [];
+      for (let i = 0; i < 2; i++) {
+        const started = performance.now();
+        const r = await call(env(), "POST", "/v1/conversations", body, token);
+        times.push(performance.now() - started);
+        expect(r.status).toBe(201);
+        expect(r.body).toMatchObject({ contact_id: contact.body.id, session_id: session.body.id });
+      }
+      expect(Math.min(...times)).toBeLessThan(430);
+    } finally {
+      http.delayMs = 0;
+    }
+    // Another workspace's references are still unknown: 422 naming the field, checked in the same order.
+    const other = await call(env(), "POST", "/v1/workspaces", { name: unique("ws"), owner: { name: "O", email: `${unique("o")}@example.com`, password: "s3cret-password" } });
+    const refused = await call(env(), "POST", "/v1/conversations", body, other.body.access_token);
+    expect(refused.status).toBe(422);
+    expect(Object.keys(refused.body.error.details.fields)).toEqual(["contact_id"]);
+  });
+
   it("a duplicate over HTTP is still 409 conflict", async () => {
     const email = `${unique("dup")}@example.com`;
     const body = { name: unique("ws"), owner: { name: "O", email, password: "s3cret-password" } };
