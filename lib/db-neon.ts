@@ -10,6 +10,7 @@ import { drizzle as drizzleHttp } from "drizzle-orm/neon-http";
 import { drizzle } from "drizzle-orm/neon-serverless";
 import * as schema from "../schema";
 import type { Database } from "./db";
+import { DependencyError } from "./errors";
 
 let configuredProxy: string | undefined;
 
@@ -132,11 +133,29 @@ export function neonEdgeDatabase(url: string, opts: { max?: number; timeouts?: D
   const timeouts = opts.timeouts ?? dbTimeouts({});
   const sql = neon(url);
   type Opts = Record<string, unknown> | undefined;
+  // Closed, the HTTP side refuses too, as the Pool does (the endpoint itself may be shared and still up).
+  // Synchronous: `sql.query` gives a lazy query that `sql.transaction` runs in a batch.
+  let closed = false;
+  const open = () => {
+    if (closed) throw new DependencyError("connection closed: this database was closed");
+  };
   // drizzle calls `client.query(text, params, opts)` per statement and `client.transaction(queries, opts)` per batch.
-  const client = Object.assign((...args: Parameters<typeof sql>) => sql(...args), {
-    query: (text: string, params: unknown[], o?: Opts) => sql.query(text, params, { ...o, ...deadline(timeouts.queryMs) }),
-    transaction: (queries: Parameters<typeof sql.transaction>[0], o?: Opts) => sql.transaction(queries, { ...o, ...deadline(timeouts.queryMs) }),
-  });
+  const client = Object.assign(
+    (...args: Parameters<typeof sql>) => {
+      open();
+      return sql(...args);
+    },
+    {
+      query: (text: string, params: unknown[], o?: Opts) => {
+        open();
+        return sql.query(text, params, { ...o, ...deadline(timeouts.queryMs) });
+      },
+      transaction: (queries: Parameters<typeof sql.transaction>[0], o?: Opts) => {
+        open();
+        return sql.transaction(queries, { ...o, ...deadline(timeouts.queryMs) });
+      },
+    },
+  );
   const db = drizzleHttp({ client: client as unknown as typeof sql, schema });
   let pool: { db: Database; close(): Promise<void> } | undefined;
   const poolDb = () => (pool ??= neonDatabase(url, { max: opts.max, timeouts }));
@@ -148,6 +167,7 @@ export function neonEdgeDatabase(url: string, opts: { max?: number; timeouts?: D
       return pool !== undefined;
     },
     close: async () => {
+      closed = true;
       await pool?.close();
     },
   };

@@ -12,3 +12,19 @@ export type Db = Database | Tx;
 export function rowsOf<T>(r: unknown): T[] {
   return (Array.isArray(r) ? r : ((r as { rows?: T[] }).rows ?? [])) as T[];
 }
+
+/**
+ * Runs statements that do not read each other's results in one transaction. Over Neon's HTTP
+ * transport that is `db.batch`: the whole transaction in one fetch, no WebSocket. Elsewhere
+ * (PGlite, the Pool, an open transaction) a transaction running them in order. `build` makes the
+ * statements on what it is given (the database, or the transaction); the results come back in order.
+ */
+export async function atomically(db: Db, build: (q: Db) => ReadonlyArray<PromiseLike<unknown>>): Promise<unknown[]> {
+  const batch = (db as { batch?: (queries: ReadonlyArray<PromiseLike<unknown>>) => Promise<unknown[]> }).batch;
+  if (typeof batch === "function") return batch.call(db, build(db));
+  return db.transaction(async (tx) => {
+    const out: unknown[] = [];
+    for (const q of build(tx)) out.push(await q);
+    return out;
+  });
+}

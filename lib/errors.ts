@@ -136,10 +136,11 @@ export function isDependencyFailure(err: unknown): boolean {
     // its message: only its cause, the driver's own error, is looked at.
     const wrapsQuery = typeof (cur as { query?: unknown }).query === "string" && Array.isArray((cur as { params?: unknown }).params);
     const msg = typeof e.message === "string" && !wrapsQuery ? e.message : "";
-    // The last three: pg's pool waiting for a connection (DB_CONNECT_TIMEOUT_MS), pg's query_timeout
-    // (DB_QUERY_TIMEOUT_MS), and an AbortSignal.timeout's abort.
+    // Then: pg's pool waiting for a connection (DB_CONNECT_TIMEOUT_MS), pg's query_timeout
+    // (DB_QUERY_TIMEOUT_MS), an AbortSignal.timeout's abort, and Neon's HTTP transport failing to
+    // reach its endpoint or answered 5xx by it (NeonDbError's own messages).
     if (
-      /connection (terminated|refused|closed|ended)|ECONNREFUSED|WebSocket|socket hang up|fetch failed|PGlite is closed|timeout exceeded when trying to connect|Query read timeout|The operation was aborted due to timeout/i.test(
+      /connection (terminated|refused|closed|ended)|ECONNREFUSED|WebSocket|socket hang up|fetch failed|PGlite is closed|timeout exceeded when trying to connect|Query read timeout|The operation was aborted due to timeout|^Error connecting to database|^Server error \(HTTP status 5\d\d\)/i.test(
         msg,
       )
     ) {

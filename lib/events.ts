@@ -117,9 +117,22 @@ export async function recordEvent(
   actor: string,
   data: Record<string, unknown> = {},
 ): Promise<string> {
+  const event = newEvent(workspaceId, type, entity, actor, data);
+  await tx.insert(events).values(event.values);
+  event.recorded();
+  return event.id;
+}
+
+/**
+ * An event row to insert with other statements (lib/db.ts atomically): call `recorded()` once it
+ * is committed, so the request's dispatcher sees it (what recordEvent does itself).
+ */
+export function newEvent(workspaceId: string, type: EventType, entity: { type: string; id: string }, actor: string, data: Record<string, unknown> = {}) {
   const id = newId("evt");
   const scope = scopes.getStore();
-  await tx.insert(events).values({ id, workspaceId, type, entityType: entity.type, entityId: entity.id, actor, data, depth: scope?.depth ?? 0 });
-  scope?.ids.push(id);
-  return id;
+  return {
+    id,
+    values: { id, workspaceId, type, entityType: entity.type, entityId: entity.id, actor, data, depth: scope?.depth ?? 0 },
+    recorded: () => void scope?.ids.push(id),
+  };
 }

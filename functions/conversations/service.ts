@@ -1,7 +1,7 @@
 // Conversations: the one place their SQL lives (list with filters, create, get, change,
 // delete, status, assignment, tags). Every query names the caller's workspace.
 import { and, asc, type Column, count, desc, eq, getTableColumns, type Placeholder, type SQL, sql } from "drizzle-orm";
-import { insertConversation } from "./insert";
+import { createConversationRow, insertConversation } from "./insert";
 import type { Db } from "../../lib/db";
 import { ApiError } from "../../lib/errors";
 import { recordEvent } from "../../lib/events";
@@ -238,13 +238,29 @@ export async function requestSummary(tx: Db, workspaceId: string, conversationId
 /** With content, the summary job is published after the commit (a failed publish marks the summary failed). */
 export async function createConversation(db: Db, workspaceId: string, input: CreateInput, actor: string, queue: Queue): Promise<ConversationRow> {
   // Referenced ids must be this workspace's: another workspace's id is as unknown as a made-up one.
+  // The lookups run at once (one round trip to the database), then are judged in a fixed order.
+  const [channel, assistant, contact, session] = await Promise.all([
+    input.channel_id
+      ? db
+          .select({ type: channels.type })
+          .from(channels)
+          .where(and(eq(channels.workspaceId, workspaceId), eq(channels.id, input.channel_id)))
+          .limit(1)
+          .then((r) => r[0] ?? null)
+      : undefined,
+    input.assistant_id
+      ? db
+          .select({ id: assistants.id })
+          .from(assistants)
+          .where(and(eq(assistants.workspaceId, workspaceId), eq(assistants.id, input.assistant_id)))
+          .limit(1)
+          .then((r) => r[0] ?? null)
+      : undefined,
+    input.contact_id ? contactInWorkspace(db, workspaceId, input.contact_id) : undefined,
+    input.session_id ? sessionInWorkspace(db, workspaceId, input.session_id) : undefined,
+  ]);
   let contactId = input.contact_id ?? null;
   if (input.channel_id) {
-    const [channel] = await db
-      .select({ type: channels.type })
-      .from(channels)
-      .where(and(eq(channels.workspaceId, workspaceId), eq(channels.id, input.channel_id)))
-      .limit(1);
     if (!channel) throw invalidReference("channel_id", "channel");
     // A conversation on a channel has the channel's type as its source.
     if (channel.type !== input.source) {
@@ -253,21 +269,16 @@ export async function createConversation(db: Db, workspaceId: string, input: Cre
       });
     }
   }
-  if (input.assistant_id) {
-    const [assistant] = await db
-      .select({ id: assistants.id })
-      .from(assistants)
-      .where(and(eq(assistants.workspaceId, workspaceId), eq(assistants.id, input.assistant_id)))
-      .limit(1);
-    if (!assistant) throw invalidReference("assistant_id", "assistant");
-  }
-  if (input.contact_id && !(await contactInWorkspace(db, workspaceId, input.contact_id))) throw invalidReference("contact_id", "contact");
+  if (input.assistant_id && !assistant) throw invalidReference("assistant_id", "assistant");
+  if (input.contact_id && !contact) throw invalidReference("contact_id", "contact");
   if (input.session_id) {
-    const session = await sessionInWorkspace(db, workspaceId, input.session_id);
     if (!session) throw invalidReference("session_id", "session");
     // A session already linked to a contact lends it the contact when none was given.
     contactId ??= session.contactId;
   }
+  const row = { title: input.title, content: input.content, source: input.source, contactId, sessionId: input.session_id, channelId: input.channel_id, assistantId: input.assistant_id, metadata: input.metadata };
+  // Without content nothing is read in between: one batch (one fetch over HTTP, no WebSocket).
+  if (!input.content) return createConversationRow(db, workspaceId, row, actor, { has_content: false });
   let requested: SummaryRow | undefined;
   const created = await db.transaction(async (tx) => {
     const row = await insertConversation(

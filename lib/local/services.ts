@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import * as schema from "../../schema";
 import type { Database } from "../db";
 import { dbTimeouts, neonDatabase, neonEdgeDatabase, useLocalHttpProxy, useLocalWsProxy } from "../db-neon";
-import { startNeonHttpProxy } from "./neon-http-proxy";
+import { type NeonHttpProxy, startNeonHttpProxy } from "./neon-http-proxy";
 import type { Env } from "../env";
 import { randomToken } from "../ids";
 import { type Kv, memoryKv, redisTimeoutMs, upstashKv } from "../kv";
@@ -96,11 +96,14 @@ async function openDatabase(dataDir: string | null, env: LocalOptions["env"] = {
     }
     // As on Workers: statements over Neon's HTTP transport (here the local stand-in, unless
     // NEON_HTTP_PROXY names one), interactive transactions over the WebSocket Pool.
+    // neon()'s endpoint is one setting for the whole process (neonConfig.fetchEndpoint), so the
+    // process has one stand-in, shared by every set of services in it (tests open several) and
+    // stopped when the last of them closes: one's close must not cut the others off.
     let httpProxy = env.NEON_HTTP_PROXY;
     if (!httpProxy) {
-      const h = await startNeonHttpProxy();
-      httpProxy = h.address;
-      stops.push(h.close);
+      const shared = await acquireNeonHttpProxy();
+      httpProxy = shared.address;
+      stops.push(shared.release);
     }
     useLocalHttpProxy(httpProxy);
     const { db, close } = neonEdgeDatabase(env.DATABASE_URL, { max: 10, timeouts });
@@ -124,6 +127,27 @@ async function openDatabase(dataDir: string | null, env: LocalOptions["env"] = {
   const db = drizzle({ client, schema }) as unknown as Database;
   await migrate(db as never, { migrationsFolder: MIGRATIONS_DIR });
   return { db, describe: dataDir ? `PGlite in ${join(dataDir, "pglite")}` : "PGlite in memory", close: () => client.close() };
+}
+
+let sharedHttp: { started: Promise<NeonHttpProxy>; users: number } | undefined;
+
+/** The process's Neon HTTP stand-in, started by its first user and stopped after its last. */
+async function acquireNeonHttpProxy(): Promise<{ address: string; release: () => Promise<void> }> {
+  sharedHttp ??= { started: startNeonHttpProxy(), users: 0 };
+  const entry = sharedHttp;
+  entry.users++;
+  const proxy = await entry.started;
+  let released = false;
+  return {
+    address: proxy.address,
+    release: async () => {
+      if (released) return;
+      released = true;
+      if (--entry.users > 0) return;
+      if (sharedHttp === entry) sharedHttp = undefined;
+      await proxy.close();
+    },
+  };
 }
 
 async function openKv(env: LocalOptions["env"] = {}) {

@@ -5,6 +5,7 @@
 // per-request services use it: a read-only request opens no WebSocket (PostgreSQL only).
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { atomically } from "../../lib/db";
 import { neonEdgeDatabase, useLocalHttpProxy } from "../../lib/db-neon";
 import type { Env } from "../../lib/env";
 import { isDependencyFailure, transactionConflict, uniqueViolation } from "../../lib/errors";
@@ -69,6 +70,25 @@ describe("drizzle over Neon's HTTP transport", () => {
     await edge.close();
   });
 
+  it("atomically: statements that read nothing in between as one batch, one fetch, rolled back whole", async () => {
+    const edge = neonEdgeDatabase(url);
+    const before = http.stats.fetches;
+    const out = await atomically(edge.db, (q) => [
+      q.execute(sql`insert into ${sql.raw(table)} (id, note) values (${10}, ${"ten"}) returning id`),
+      q.execute(sql`insert into ${sql.raw(table)} (id, note) values (${11}, ${"eleven"})`),
+    ]);
+    expect(out).toHaveLength(2);
+    expect(http.stats.fetches - before).toBe(1);
+    const failed = await atomically(edge.db, (q) => [
+      q.execute(sql`insert into ${sql.raw(table)} (id, note) values (${12}, ${"twelve"})`),
+      q.execute(sql`insert into ${sql.raw(table)} (id, note) values (${10}, ${"dup"})`),
+    ]).catch((e: unknown) => e);
+    expect(uniqueViolation(failed)).toBeTruthy();
+    const r = await edge.db.execute(sql`select id from ${sql.raw(table)} where id >= ${10} order by id`);
+    expect((r as unknown as { rows: Array<{ id: number }> }).rows.map((x) => x.id)).toEqual([10, 11]);
+    expect(edge.poolOpened).toBe(false);
+  });
+
   it("answers errors with their SQLSTATE through drizzle's wrapping (409 and 503 mappings)", async () => {
     const { db } = neonEdgeDatabase(url);
     const dup = await db.execute(sql`insert into ${sql.raw(table)} (id, note) values (${1}, ${"again"})`).catch((e: unknown) => e);
@@ -89,6 +109,23 @@ describe("drizzle over Neon's HTTP transport", () => {
       expect(performance.now() - started).toBeLessThan(1_500);
     } finally {
       http.delayMs = 0;
+    }
+  });
+
+  it("an endpoint answering 5xx is a dependency failure (503)", async () => {
+    const { createServer } = await import("node:http");
+    const bad = createServer((_req, res) => res.writeHead(502).end("upstream unavailable"));
+    await new Promise<void>((r) => bad.listen(0, "127.0.0.1", r));
+    useLocalHttpProxy(`127.0.0.1:${(bad.address() as { port: number }).port}`);
+    try {
+      const err = await neonEdgeDatabase(url)
+        .db.execute(sql`select 1`)
+        .catch((e: unknown) => e);
+      expect(String((err as { cause?: unknown }).cause)).toMatch(/HTTP status 502/);
+      expect(isDependencyFailure(err)).toBe(true);
+    } finally {
+      useLocalHttpProxy(http.address);
+      bad.close();
     }
   });
 
@@ -127,8 +164,10 @@ describe.skipIf(!DATABASE_URL)("Workers' per-request database (PostgreSQL)", () 
     if (token) headers.authorization = `Bearer ${token}`;
     const before = { fetches: http.stats.fetches, connections: ws!.stats.connections };
     const res = await dispatchFor(e)(new Request(`${BASE}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) }));
+    // Counted when the response is there (what runs after it, such as event fan-out, is not).
+    const counted = { fetches: http.stats.fetches - before.fetches, connections: ws!.stats.connections - before.connections };
     const json = (await res.json()) as any;
-    return { status: res.status, body: json, fetches: http.stats.fetches - before.fetches, connections: ws!.stats.connections - before.connections };
+    return { status: res.status, body: json, ...counted };
   };
 
   it("a read-only request goes over HTTP and opens no WebSocket; a transaction opens one", async () => {
@@ -145,6 +184,80 @@ describe.skipIf(!DATABASE_URL)("Workers' per-request database (PostgreSQL)", () 
     expect(pooled.status).toBe(200);
     expect(pooled.connections).toBeGreaterThanOrEqual(1);
     expect(pooled.fetches).toBe(0);
+  });
+
+  it("GET /v1/conversations/{id} reads the row, its tags and attachments in one round trip", async () => {
+    const signUp = await call(env(), "POST", "/v1/workspaces", { name: unique("ws"), owner: { name: "O", email: `${unique("o")}@example.com`, password: "s3cret-password" } });
+    const token: string = signUp.body.access_token;
+    const conv = await call(env(), "POST", "/v1/conversations", { title: "One trip", source: "api" }, token);
+    expect(conv.status).toBe(201);
+    await new Promise((r) => setTimeout(r, 200));
+    // Every fetch waits 150 ms: two rounds (the row, then tags and attachments) would take 300 ms or more.
+    http.delayMs = 150;
+    try {
+      const times: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const started = performance.now();
+        const r = await call(env(), "GET", `/v1/conversations/${conv.body.id}`, undefined, token);
+        times.push(performance.now() - started);
+        expect(r.status).toBe(200);
+        expect(r.body).toMatchObject({ id: conv.body.id, tags: [], attachments: [], contact: null });
+      }
+      expect(Math.min(...times)).toBeLessThan(290);
+    } finally {
+      http.delayMs = 0;
+    }
+    // Another workspace's conversation is still simply not found.
+    const other = await call(env(), "POST", "/v1/workspaces", { name: unique("ws"), owner: { name: "O", email: `${unique("o")}@example.com`, password: "s3cret-password" } });
+    expect((await call(env(), "GET", `/v1/conversations/${conv.body.id}`, undefined, other.body.access_token)).status).toBe(404);
+  });
+
+  it("POST /v1/conversations without content writes in one batch: no WebSocket, the row and its event", async () => {
+    const signUp = await call(env(), "POST", "/v1/workspaces", { name: unique("ws"), owner: { name: "O", email: `${unique("o")}@example.com`, password: "s3cret-password" } });
+    const token: string = signUp.body.access_token;
+    await new Promise((r) => setTimeout(r, 200));
+    const created = await call(env(), "POST", "/v1/conversations", { title: "Batched", source: "api" }, token);
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ title: "Batched", status: "open" });
+    expect(created.connections).toBe(0);
+    // The credential's lookup, and the two inserts as one batch.
+    expect(created.fetches).toBeLessThanOrEqual(2);
+    const { db, close } = neonEdgeDatabase(DATABASE_URL!);
+    const r = await db.execute(sql`select type, entity_id from events where entity_id = ${created.body.id}`);
+    expect((r as unknown as { rows: unknown[] }).rows).toEqual([{ type: "conversation.created", entity_id: created.body.id }]);
+    await close();
+    const got = await call(env(), "GET", `/v1/conversations/${created.body.id}`, undefined, token);
+    expect(got.status).toBe(200);
+  });
+
+  it("POST /v1/conversations looks its references up at once (one round trip for contact and session)", async () => {
+    const signUp = await call(env(), "POST", "/v1/workspaces", { name: unique("ws"), owner: { name: "O", email: `${unique("o")}@example.com`, password: "s3cret-password" } });
+    const token: string = signUp.body.access_token;
+    const contact = await call(env(), "POST", "/v1/contacts", { name: "Ada", email: `${unique("ada")}@customer.example` }, token);
+    const session = await call(env(), "POST", "/v1/sessions", { contact_id: contact.body.id }, token);
+    expect([contact.status, session.status]).toEqual([201, 201]);
+    await new Promise((r) => setTimeout(r, 200));
+    const body = { title: "Refs", source: "api", contact_id: contact.body.id, session_id: session.body.id };
+    // Every fetch waits 150 ms: two lookups one after the other and the batch would take 450 ms or more.
+    http.delayMs = 150;
+    try {
+      const times: number[] = [];
+      for (let i = 0; i < 2; i++) {
+        const started = performance.now();
+        const r = await call(env(), "POST", "/v1/conversations", body, token);
+        times.push(performance.now() - started);
+        expect(r.status).toBe(201);
+        expect(r.body).toMatchObject({ contact_id: contact.body.id, session_id: session.body.id });
+      }
+      expect(Math.min(...times)).toBeLessThan(430);
+    } finally {
+      http.delayMs = 0;
+    }
+    // Another workspace's references are still unknown: 422 naming the field, checked in the same order.
+    const other = await call(env(), "POST", "/v1/workspaces", { name: unique("ws"), owner: { name: "O", email: `${unique("o")}@example.com`, password: "s3cret-password" } });
+    const refused = await call(env(), "POST", "/v1/conversations", body, other.body.access_token);
+    expect(refused.status).toBe(422);
+    expect(Object.keys(refused.body.error.details.fields)).toEqual(["contact_id"]);
   });
 
   it("a duplicate over HTTP is still 409 conflict", async () => {
