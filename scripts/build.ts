@@ -28,8 +28,6 @@ export const SIZE_BUDGET_GZIP = 300 * 1024;
  * listed them (README "Worker sizes").
  */
 export const SIZE_EXCEPTIONS: Record<string, string> = {
-  chat: "318 KiB: the openai SDK (~95 KiB gzip) on top of the shared stack; it streams the model's replies",
-  "jobs-summaries": "311 KiB: the openai SDK (~95 KiB gzip); it asks the model for summaries",
   "jobs-exports": "318 KiB: pdf-lib with pako and the two Helvetica fonts (~100 KiB gzip); it renders PDF exports",
 };
 
