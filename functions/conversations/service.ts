@@ -197,6 +197,24 @@ export async function contactInWorkspace(db: Db, workspaceId: string, id: string
   return row;
 }
 
+async function channelInWorkspace(db: Db, workspaceId: string, id: string) {
+  const [row] = await db
+    .select({ type: channels.type })
+    .from(channels)
+    .where(and(eq(channels.workspaceId, workspaceId), eq(channels.id, id)))
+    .limit(1);
+  return row;
+}
+
+async function assistantInWorkspace(db: Db, workspaceId: string, id: string) {
+  const [row] = await db
+    .select({ id: assistants.id })
+    .from(assistants)
+    .where(and(eq(assistants.workspaceId, workspaceId), eq(assistants.id, id)))
+    .limit(1);
+  return row;
+}
+
 export async function sessionInWorkspace(db: Db, workspaceId: string, id: string) {
   const [row] = await db
     .select()
@@ -240,22 +258,8 @@ export async function createConversation(db: Db, workspaceId: string, input: Cre
   // Referenced ids must be this workspace's: another workspace's id is as unknown as a made-up one.
   // The lookups run at once (one round trip to the database), then are judged in a fixed order.
   const [channel, assistant, contact, session] = await Promise.all([
-    input.channel_id
-      ? db
-          .select({ type: channels.type })
-          .from(channels)
-          .where(and(eq(channels.workspaceId, workspaceId), eq(channels.id, input.channel_id)))
-          .limit(1)
-          .then((r) => r[0] ?? null)
-      : undefined,
-    input.assistant_id
-      ? db
-          .select({ id: assistants.id })
-          .from(assistants)
-          .where(and(eq(assistants.workspaceId, workspaceId), eq(assistants.id, input.assistant_id)))
-          .limit(1)
-          .then((r) => r[0] ?? null)
-      : undefined,
+    input.channel_id ? channelInWorkspace(db, workspaceId, input.channel_id) : undefined,
+    input.assistant_id ? assistantInWorkspace(db, workspaceId, input.assistant_id) : undefined,
     input.contact_id ? contactInWorkspace(db, workspaceId, input.contact_id) : undefined,
     input.session_id ? sessionInWorkspace(db, workspaceId, input.session_id) : undefined,
   ]);
