@@ -185,6 +185,17 @@ export function uniqueViolation(err: unknown): { constraint?: string } | null {
   return null;
 }
 
+/** Postgres foreign key violation (23503), looked for through drizzle's wrapping. */
+export function foreignKeyViolation(err: unknown): { constraint?: string } | null {
+  let cur: unknown = err;
+  for (let depth = 0; cur && depth < 6; depth++) {
+    const e = cur as { code?: unknown; constraint?: unknown; cause?: unknown };
+    if (e.code === "23503") return { constraint: typeof e.constraint === "string" ? e.constraint : undefined };
+    cur = e.cause;
+  }
+  return null;
+}
+
 /** Postgres data exception (SQLSTATE class 22: NUL byte, value out of range, bad cast): bad input, not our bug. */
 export function dataException(err: unknown): boolean {
   let cur: unknown = err;

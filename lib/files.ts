@@ -78,11 +78,12 @@ export async function checkAttachmentIds(db: Db, workspaceId: string, ids: reado
 
 /**
  * Ties files a message references to its conversation (those not attached anywhere yet), so
- * they show in the conversation's `attachments`. Call in the message's transaction.
+ * they show in the conversation's `attachments`. The UPDATE, not yet run (none without ids): a
+ * statement of the message's batch or transaction.
  */
-export async function attachToMessage(db: Db, workspaceId: string, conversationId: string, messageId: string, ids: readonly string[]): Promise<void> {
-  if (!ids.length) return;
-  await db
+export function attachToMessage(db: Db, workspaceId: string, conversationId: string, messageId: string, ids: readonly string[]) {
+  if (!ids.length) return undefined;
+  return db
     .update(files)
     .set({ conversationId, messageId })
     .where(and(eq(files.workspaceId, workspaceId), inArray(files.id, [...new Set(ids)]), isNull(files.conversationId), isNull(files.deletedAt)));

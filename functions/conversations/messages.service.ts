@@ -1,13 +1,13 @@
 // Messages of a conversation: listing (with `since` for polling) and sending, with the
-// conversation's counters kept by single atomic UPDATEs in the same transaction.
+// conversation's counters kept by single atomic UPDATEs in the same transaction (one batch).
 import { and, asc, count, eq, gt, type SQL, sql } from "drizzle-orm";
-import type { Db } from "../../lib/db";
-import { ApiError } from "../../lib/errors";
-import { recordEvent } from "../../lib/events";
+import { atomically, type Db } from "../../lib/db";
+import { ApiError, foreignKeyViolation } from "../../lib/errors";
+import { newEvent } from "../../lib/events";
 import { attachToMessage } from "../../lib/files";
 import { newId } from "../../lib/ids";
 import { offsetOf, type Page } from "../../lib/pagination";
-import { conversations, messages } from "../../schema";
+import { conversations, events, messages } from "../../schema";
 import type { ConversationRow } from "./service";
 
 export type MessageRow = typeof messages.$inferSelect;
@@ -89,48 +89,63 @@ export interface SendInput {
 }
 
 /**
- * Stores a message and moves the conversation's counters, in one transaction.
+ * Stores a message and moves the conversation's counters, in one transaction: one batch (lib/db.ts
+ * atomically; over Neon's HTTP transport one fetch and no WebSocket), as nothing is read in
+ * between. The counters' UPDATE comes first, so its row lock keeps the conversation until the
+ * commit. A conversation deleted since the caller read it: the UPDATE moves nothing and the
+ * message's insert fails on messages.conversation_id's foreign key (as on the workspace's, were
+ * the workspace gone), which rolls the whole batch back: nothing written, 404.
  *
  * Delivery hook: an agent message on an email or WhatsApp conversation is stored with status
  * `queued`, and its `message.created` event carries `data.deliver: true` and `data.channel`.
  * The email/WhatsApp area consumes those events (outbox) to send it and moves the status on.
  * A note is private: never delivered, never unread, never a first response.
  */
-export async function sendMessage(db: Db, conv: ConversationRow, input: SendInput, sender: { agentId?: string; actor: string }) {
+export async function sendMessage(db: Db, conv: ConversationRow, input: SendInput, sender: { agentId?: string; actor: string }): Promise<MessageRow> {
   const deliver = input.sender_type === "agent" && DELIVERED_SOURCES.has(conv.source);
   const senderId = input.sender_type === "agent" ? (sender.agentId ?? null) : input.sender_type === "contact" ? conv.contactId : null;
-  return db.transaction(async (tx) => {
-    const id = newId("msg");
-    // The counters first: the row lock also makes sure the conversation still exists.
-    const moved = await tx
-      .update(conversations)
-      .set(counterSet([{ senderType: input.sender_type, at: null }]))
-      .where(and(eq(conversations.workspaceId, conv.workspaceId), eq(conversations.id, conv.id)))
-      .returning({ id: conversations.id });
-    if (!moved.length) throw new ApiError("not_found", "No such conversation.");
-    const [row] = await tx
-      .insert(messages)
-      .values({
-        id,
-        workspaceId: conv.workspaceId,
-        conversationId: conv.id,
-        senderType: input.sender_type,
-        senderId,
-        content: input.content,
-        status: deliver ? "queued" : "complete",
-        deliveryStatus: deliver ? "queued" : null,
-        source: "api",
-        createdAt: MESSAGE_NOW,
-        attachmentIds: input.attachment_ids ?? [],
-        metadata: input.metadata ?? {},
-      })
-      .returning();
-    await attachToMessage(tx, conv.workspaceId, conv.id, id, input.attachment_ids ?? []);
-    await recordEvent(tx, conv.workspaceId, "message.created", { type: "message", id }, sender.actor, {
-      conversation_id: conv.id,
-      sender_type: input.sender_type,
-      ...(deliver ? { deliver: true, channel: conv.source, channel_id: conv.channelId } : {}),
-    });
-    return row!;
+  const id = newId("msg");
+  const attachmentIds = input.attachment_ids ?? [];
+  const event = newEvent(conv.workspaceId, "message.created", { type: "message", id }, sender.actor, {
+    conversation_id: conv.id,
+    sender_type: input.sender_type,
+    ...(deliver ? { deliver: true, channel: conv.source, channel_id: conv.channelId } : {}),
   });
+  let out: unknown[];
+  try {
+    out = await atomically(db, (q) => {
+      const attach = attachToMessage(q, conv.workspaceId, conv.id, id, attachmentIds);
+      return [
+        q
+          .update(conversations)
+          .set(counterSet([{ senderType: input.sender_type, at: null }]))
+          .where(and(eq(conversations.workspaceId, conv.workspaceId), eq(conversations.id, conv.id)))
+          .returning({ id: conversations.id }),
+        q
+          .insert(messages)
+          .values({
+            id,
+            workspaceId: conv.workspaceId,
+            conversationId: conv.id,
+            senderType: input.sender_type,
+            senderId,
+            content: input.content,
+            status: deliver ? "queued" : "complete",
+            deliveryStatus: deliver ? "queued" : null,
+            source: "api",
+            createdAt: MESSAGE_NOW,
+            attachmentIds,
+            metadata: input.metadata ?? {},
+          })
+          .returning(),
+        ...(attach ? [attach] : []),
+        q.insert(events).values(event.values),
+      ];
+    });
+  } catch (err) {
+    if (foreignKeyViolation(err)) throw new ApiError("not_found", "No such conversation.");
+    throw err;
+  }
+  event.recorded();
+  return (out[1] as MessageRow[])[0]!;
 }

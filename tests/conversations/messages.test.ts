@@ -1,5 +1,8 @@
+import { and, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
+import { sendMessage } from "../../functions/conversations/messages.service";
 import { Message } from "../../functions/conversations/schemas";
+import { conversations, events, messages } from "../../schema";
 import { createHarness, expectError } from "../support/harness";
 import { createConversation, eventsOf, seedChannel, seedContact } from "./fixtures";
 
@@ -83,6 +86,18 @@ describe("POST /v1/conversations/{id}/messages", () => {
     expect(Object.keys(err.details.fields).sort()).toEqual(["attachment_ids.0", "content", "sender_type"]);
     expectError(await send(t.token, conv.id, { content: "x", sender_type: "system" }), 422, "validation_error");
     expectError(await send(t.token, "conv_missing", { content: "x", sender_type: "agent" }), 404, "not_found");
+  });
+
+  it("a conversation deleted after the route read it: 404, and neither the message nor its event is written", async () => {
+    const t = await h.signUp();
+    const conv = await createConversation(h, t);
+    const [row] = await h.services.db.select().from(conversations).where(eq(conversations.id, conv.id));
+    expect((await h.call("DELETE", `/v1/conversations/${conv.id}`, { token: t.token })).status).toBe(200);
+    // The route's read saw the row; the write comes after the delete (what a race between the two does).
+    const err = await sendMessage(h.services.db, row!, { content: "too late", sender_type: "contact" }, { actor: "test" }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: "not_found" });
+    expect(await h.services.db.select().from(messages).where(eq(messages.workspaceId, t.workspaceId))).toEqual([]);
+    expect(await h.services.db.select().from(events).where(and(eq(events.workspaceId, t.workspaceId), eq(events.type, "message.created")))).toEqual([]);
   });
 
   it("refuses attachment ids that are not files of the workspace (tests/files/attachments.test.ts covers the rest)", async () => {

@@ -3,8 +3,9 @@
 // batch is one fetch, no WebSocket is opened until a transaction starts, and HTTP errors keep
 // their meaning (23505 → 409, 40P01 → 503, a silent or unreachable endpoint → 503). The Workers'
 // per-request services use it: a read-only request opens no WebSocket (PostgreSQL only).
-import { sql } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sendMessage } from "../../functions/conversations/messages.service";
 import { atomically } from "../../lib/db";
 import { neonEdgeDatabase, useLocalHttpProxy } from "../../lib/db-neon";
 import type { Env } from "../../lib/env";
@@ -16,6 +17,7 @@ import { startWsProxy, type WsProxy } from "../../lib/local/ws-proxy";
 import { useNodeWebSockets } from "../../lib/local/neon-node";
 import type { ServiceProvider } from "../../lib/services";
 import { workerServices } from "../../lib/worker";
+import { conversations, messages } from "../../schema";
 import { BASE, unique } from "../support/harness";
 
 const DATABASE_URL = process.env.DATABASE_URL;
@@ -258,6 +260,34 @@ describe.skipIf(!DATABASE_URL)("Workers' per-request database (PostgreSQL)", () 
     const refused = await call(env(), "POST", "/v1/conversations", body, other.body.access_token);
     expect(refused.status).toBe(422);
     expect(Object.keys(refused.body.error.details.fields)).toEqual(["contact_id"]);
+  });
+
+  it("POST /v1/conversations/{id}/messages writes in one batch: no WebSocket; a deleted conversation is 404 with nothing written", async () => {
+    const signUp = await call(env(), "POST", "/v1/workspaces", { name: unique("ws"), owner: { name: "O", email: `${unique("o")}@example.com`, password: "s3cret-password" } });
+    const token: string = signUp.body.access_token;
+    const conv = await call(env(), "POST", "/v1/conversations", { title: "Thread", source: "api" }, token);
+    await new Promise((r) => setTimeout(r, 200));
+    const sent = await call(env(), "POST", `/v1/conversations/${conv.body.id}/messages`, { content: "Hello", sender_type: "contact" }, token);
+    expect(sent.status).toBe(201);
+    expect(sent.body).toMatchObject({ conversation_id: conv.body.id, sender_type: "contact", content: "Hello", status: "complete", attachment_ids: [] });
+    expect(sent.connections).toBe(0);
+    // The credential's lookup, the conversation's, and the counters, message and event as one batch.
+    expect(sent.fetches).toBeLessThanOrEqual(3);
+    const got = await call(env(), "GET", `/v1/conversations/${conv.body.id}`, undefined, token);
+    expect(got.body).toMatchObject({ message_count: 1, unread_count: 1, last_message_at: sent.body.created_at });
+    const edge = neonEdgeDatabase(DATABASE_URL!);
+    const ev = await edge.db.execute(sql`select type, data from events where entity_id = ${sent.body.id}`);
+    expect((ev as unknown as { rows: unknown[] }).rows).toEqual([{ type: "message.created", data: { conversation_id: conv.body.id, sender_type: "contact" } }]);
+    // A conversation deleted between the route's read and the write: the batch rolls back whole.
+    const [row] = await edge.db.select().from(conversations).where(eq(conversations.id, conv.body.id));
+    expect((await call(env(), "DELETE", `/v1/conversations/${conv.body.id}`, undefined, token)).status).toBe(200);
+    const err = await sendMessage(edge.db, row!, { content: "too late", sender_type: "contact" }, { actor: "test" }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: "not_found" });
+    expect(edge.poolOpened).toBe(false);
+    const left = await edge.db.execute(sql`select count(*)::int as n from events where workspace_id = ${row!.workspaceId} and type = 'message.created'`);
+    expect((left as unknown as { rows: unknown[] }).rows).toEqual([{ n: 1 }]);
+    expect(await edge.db.select().from(messages).where(eq(messages.conversationId, conv.body.id))).toEqual([]);
+    await edge.close();
   });
 
   it("a duplicate over HTTP is still 409 conflict", async () => {
