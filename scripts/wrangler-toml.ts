@@ -26,6 +26,15 @@ const FILES_BUCKET = { binding: "FILES", bucket_name: "parley-files" };
 const ZOD_LOCALES_ALIAS: Record<string, string> = { "../locales/index.js": "./lib/zod-locales.ts" };
 
 /**
+ * zod 4.6's `z.compile` (zod/v4/core/compile.js, re-exported by core/index.js as `./compile.js`,
+ * kept whole for the same reason as the locales): a code generator built on `new Function`, which
+ * Workers refuse, so in a Worker it can only hand schemas back on the runtime parser. That
+ * fallback alone (lib/zod-compile-unused.ts): −31 KiB raw per Worker. scripts/build.ts fails the
+ * build if any other module imports a `./compile.js` this would catch.
+ */
+export const ZOD_COMPILE_ALIAS: Record<string, string> = { "./compile.js": "./lib/zod-compile-unused.ts" };
+
+/**
  * pdf-lib embeds a standard font from @pdf-lib/standard-fonts, which imports the metrics of all
  * 14 (~13 KiB each, compressed base64 that gzip cannot shrink). The PDF export uses Helvetica and
  * Helvetica-Bold only (functions/jobs/export-pdf.ts); the others become an empty string there, so
@@ -40,6 +49,14 @@ const PDF_FONTS_ALL = [
 export const PDF_FONT_ALIAS: Record<string, string> = Object.fromEntries(
   PDF_FONTS_ALL.filter((f) => !PDF_FONTS_USED.includes(f)).map((f) => [`./${f}.compressed.json`, "./lib/pdf-font-unused.ts"]),
 );
+/**
+ * The package each relative alias key is meant for: a relative key matches that exact import path
+ * in any module, so scripts/build.ts fails the build when another package imports one.
+ */
+export const RELATIVE_ALIAS_OWNERS: Record<string, string> = {
+  ...Object.fromEntries(Object.keys({ ...ZOD_LOCALES_ALIAS, ...ZOD_COMPILE_ALIAS }).map((k) => [k, "zod"])),
+  ...Object.fromEntries(Object.keys(PDF_FONT_ALIAS).map((k) => [k, "@pdf-lib/standard-fonts"])),
+};
 /** pdf-lib's PNG decoder (25 KiB raw, ~9 KiB gzip): the export embeds no images. */
 export const PDF_PNG_ALIAS = { "@pdf-lib/upng": "./lib/pdf-png-unused.ts" };
 /**
@@ -149,8 +166,13 @@ export function wranglerConfig(fns: FunctionLike[], opts: EdgeOptions) {
     compatibility_flags: ["nodejs_compat"],
     workers_dev: false,
     minify: true,
+    // Class and function names are not kept (−13 to −17 KiB gzip per Worker): nothing in Parley or
+    // its bundled packages decides anything by a bundled class's name (errors it judges set `name`
+    // themselves, or are matched by instanceof or code); only jose's error names read it, and the
+    // QStash Receiver rewraps those.
+    keep_names: false,
     // The OpenAPI document is imported by the docs Worker only; pdf-lib's fonts, PNG decoder and tslib by jobs-exports only.
-    alias: { ...ZOD_LOCALES_ALIAS, ...OPENAPI_DOCUMENT_ALIAS, ...PDF_FONT_ALIAS, ...PDF_PNG_ALIAS, ...TSLIB_ALIAS },
+    alias: { ...ZOD_LOCALES_ALIAS, ...ZOD_COMPILE_ALIAS, ...OPENAPI_DOCUMENT_ALIAS, ...PDF_FONT_ALIAS, ...PDF_PNG_ALIAS, ...TSLIB_ALIAS },
     env,
   };
 }
@@ -170,6 +192,7 @@ export function renderWranglerToml(fns: FunctionLike[], opts: EdgeOptions): stri
     `compatibility_flags = [${cfg.compatibility_flags.map(str).join(", ")}]`,
     `workers_dev = ${cfg.workers_dev}`,
     `minify = ${cfg.minify}`,
+    `keep_names = ${cfg.keep_names}`,
     "",
     "[alias]",
     ...Object.entries(cfg.alias).map(([k, v]) => `${str(k)} = ${str(v)}`),
