@@ -4,6 +4,7 @@
 // Without OPENAI_API_KEY the offline provider (lib/llm-offline.ts) answers instead.
 // Provider failures and timeouts become `LlmError` (503 service_unavailable), never a 500.
 import OpenAI from "openai";
+import { VERSION as OPENAI_SDK_VERSION } from "openai/version";
 import { z } from "zod";
 import { ApiError } from "./errors";
 import { estimateTokens, OFFLINE_MODEL, offlineLlm } from "./llm-offline";
@@ -208,7 +209,16 @@ export function openaiLlm(opts: OpenAiOptions): Llm {
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const idleMs = opts.idleTimeoutMs ?? timeoutMs;
   const defaultModel = opts.model || DEFAULT_OPENAI_MODEL;
-  const client = new OpenAI({ apiKey: opts.apiKey, baseURL: opts.baseURL, timeout: timeoutMs, maxRetries: opts.maxRetries ?? 1, fetch: opts.fetch });
+  const client = new OpenAI({
+    apiKey: opts.apiKey,
+    baseURL: opts.baseURL,
+    timeout: timeoutMs,
+    maxRetries: opts.maxRetries ?? 1,
+    fetch: opts.fetch,
+    // The SDK's own User-Agent, spelled out: it builds it from its class's name, which the Worker
+    // bundles do not keep (wrangler.toml keep_names = false).
+    defaultHeaders: { "User-Agent": `OpenAI/JS ${OPENAI_SDK_VERSION}` },
+  });
 
   const params = (req: ChatRequest) => ({
     model: req.model || defaultModel,

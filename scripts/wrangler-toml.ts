@@ -168,8 +168,8 @@ export function wranglerConfig(fns: FunctionLike[], opts: EdgeOptions) {
     minify: true,
     // Class and function names are not kept (−13 to −17 KiB gzip per Worker): nothing in Parley or
     // its bundled packages decides anything by a bundled class's name (errors it judges set `name`
-    // themselves, or are matched by instanceof or code); only jose's error names read it, and the
-    // QStash Receiver rewraps those.
+    // themselves, or are matched by instanceof or code). Two packages read it: jose's error names
+    // (the QStash Receiver rewraps those) and the openai SDK's User-Agent (lib/llm.ts sets it).
     keep_names: false,
     // The OpenAPI document is imported by the docs Worker only; pdf-lib's fonts, PNG decoder and tslib by jobs-exports only.
     alias: { ...ZOD_LOCALES_ALIAS, ...ZOD_COMPILE_ALIAS, ...OPENAPI_DOCUMENT_ALIAS, ...PDF_FONT_ALIAS, ...PDF_PNG_ALIAS, ...TSLIB_ALIAS },

@@ -3,8 +3,10 @@
 // (each request's database pool is held open by its stream and closed after it), with the
 // Server-Timing and rate-limit headers the isolate-level caches produce.
 import { randomBytes } from "node:crypto";
-import { describe, expect, it } from "vitest";
+import { VERSION } from "openai/version";
+import { afterAll, describe, expect, it } from "vitest";
 import { eventsOnly, parseSse } from "../chat/helpers";
+import { FAKE_TEXT, startFakeOpenAI } from "../support/fake-openai";
 import { skipEdge, startWorker, uniqueEmail } from "./support";
 
 const events = (text: string) => eventsOnly(parseSse(text));
@@ -43,5 +45,29 @@ describe.skipIf(skipEdge)("streaming chat in workerd", async () => {
     }
     // Counted once each, whether Redis was waited for or not (unless a new minute began meanwhile).
     if (resets.size === 1) expect(remaining).toEqual([remaining[0], remaining[0]! - 1, remaining[0]! - 2]);
+  });
+});
+
+describe.skipIf(skipEdge)("streaming chat in workerd through the OpenAI SDK", async () => {
+  // The real SDK, bundled as deployed (names not kept), against a local server speaking OpenAI's wire format.
+  const fake = skipEdge ? (undefined as never) : await startFakeOpenAI();
+  afterAll(() => fake?.close());
+  const shared = { JWT_SECRET: randomBytes(32).toString("hex") };
+  const identity = skipEdge ? (undefined as never) : await startWorker("identity", shared);
+  const chat = skipEdge
+    ? (undefined as never)
+    : await startWorker("chat", { ...shared, OPENAI_API_KEY: "sk-edge", OPENAI_BASE_URL: fake.url, OPENAI_MODEL: "fake-gpt", OPENAI_MAX_RETRIES: "0" });
+
+  it("streams the model's answer, sending the SDK's own User-Agent", async () => {
+    const signUp = await identity.call("POST", "/v1/workspaces", { body: { name: "Edge SDK", owner: { name: "Owner", email: uniqueEmail("sdk"), password: "s3cret-password" } } });
+    expect(signUp.status, signUp.text).toBe(201);
+    const r = await chat.call("POST", "/v1/chat/stream", { token: signUp.body.access_token, body: { message: "Hello?" } });
+    expect(r.status, r.text).toBe(200);
+    const evs = events(r.text);
+    expect(evs.filter((e) => e.event === "delta").map((e) => e.data.text).join("")).toBe(FAKE_TEXT);
+    expect(evs.at(-1)).toMatchObject({ event: "message_end", data: { status: "complete", model: "fake-gpt" } });
+    const sent = fake.requests.find((q) => q.path === "/v1/chat/completions");
+    expect(sent?.headers.authorization).toBe("Bearer sk-edge");
+    expect(sent?.headers["user-agent"]).toBe(`OpenAI/JS ${VERSION}`);
   });
 });
