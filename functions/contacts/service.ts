@@ -5,11 +5,11 @@ import { and, asc, desc, eq, ilike, inArray, or, type SQL, sql } from "drizzle-o
 import type { Principal } from "../../lib/auth";
 import type { Database, Db } from "../../lib/db";
 import { ApiError, notFound, uniqueViolation } from "../../lib/errors";
-import { actorOf, recordEvent } from "../../lib/events";
+import { actorOf, newEvent, recordEvent } from "../../lib/events";
 import { newId } from "../../lib/ids";
 import { iso } from "../../lib/openapi";
 import { offsetOf, type Page, type SortSpec } from "../../lib/pagination";
-import { contacts, contactTags, conversations, sessions } from "../../schema";
+import { contacts, contactTags, conversations, events, sessions } from "../../schema";
 import { hasTagCondition, type TagRow, tagJson, tagsOf } from "../tags/service";
 import type { CONTACT_SORTS, SESSION_SORTS } from "./schemas";
 import { normalizePhone } from "./schemas";
@@ -127,20 +127,42 @@ export interface ContactInput {
   attributes?: Record<string, unknown>;
 }
 
+/** A timestamptz as Date#toISOString writes it (UTC, milliseconds cut, not rounded: as a Date read from the row). */
+const isoOf = (at: SQL) => sql`to_char(${at} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
+/**
+ * One statement, so over Neon's HTTP transport one fetch and no WebSocket: the row, unless its
+ * email, phone or identifier is taken (ON CONFLICT DO NOTHING: the unique indexes decide, with
+ * no read before and no race), and its `contact.created` event made from the row inserted. No
+ * row: the 409, naming the contact holding the value (read only then).
+ */
 export async function createContact(db: Database, p: Principal, input: ContactInput) {
   const ws = p.workspaceId;
-  return withConflictCheck(db, ws, input, undefined, () =>
-    db.transaction(async (tx) => {
-      const conflict = await conflictFor(tx, ws, input);
-      if (conflict) throw conflict;
-      const [row] = await tx
+  const id = newId("ct");
+  const event = newEvent(ws, "contact.created", { type: "contact", id }, actorOf(p));
+  const inserted = db
+    .$with("inserted")
+    .as(
+      db
         .insert(contacts)
-        .values({ id: newId("ct"), workspaceId: ws, name: input.name ?? null, email: input.email ?? null, phone: input.phone ?? null, attributes: input.attributes ?? {} })
-        .returning();
-      await recordEvent(tx, ws, "contact.created", { type: "contact", id: row!.id }, actorOf(p), { contact: contactJson(row!) });
-      return contactJson(row!, []);
-    }),
+        .values({ id, workspaceId: ws, name: input.name ?? null, email: input.email ?? null, phone: input.phone ?? null, attributes: input.attributes ?? {} })
+        .onConflictDoNothing()
+        .returning(),
+    );
+  // The event's `contact` is contactJson(row) (no tags), built from the inserted row.
+  const contact = sql`jsonb_build_object(
+    'id', ${inserted.id}, 'name', ${inserted.name}, 'email', ${inserted.email}, 'phone', ${inserted.phone}, 'attributes', ${inserted.attributes},
+    'last_seen_at', ${isoOf(sql`${inserted.lastSeenAt}`)}, 'created_at', ${isoOf(sql`${inserted.createdAt}`)}, 'updated_at', ${isoOf(sql`${inserted.updatedAt}`)})`;
+  const e = event.values;
+  const recorded = db.$with("recorded", {}).as(
+    sql`insert into ${events} (id, workspace_id, type, entity_type, entity_id, actor, depth, data)
+      select ${e.id}::text, ${e.workspaceId}::text, ${e.type}::text, ${e.entityType}::text, ${inserted.id}, ${e.actor}::text, ${e.depth}::int, jsonb_build_object('contact', ${contact})
+      from ${inserted}`,
   );
+  const [row] = await db.with(inserted, recorded).select().from(inserted);
+  if (!row) throw (await conflictFor(db, ws, input)) ?? new ApiError("conflict", "A contact with this email or phone already exists.");
+  event.recorded();
+  return contactJson(row, []);
 }
 
 export async function updateContact(db: Database, p: Principal, id: string, patch: ContactInput) {

@@ -170,6 +170,38 @@ describe("contacts: events", () => {
     expect(rows[1]!.data).toMatchObject({ changed: ["name"] });
   });
 
+  it("contact.created carries the contact as the 201 gives it (made in SQL from the inserted row), at depth 0 by the caller", async () => {
+    const t = await h.signUp();
+    const attributes = { plan: "enterprise", seats: 12, nested: { a: [1, "two", null], ok: true }, "ключ": "значение ✓", long_key_first: 1, z: 0 };
+    for (const body of [{ name: "Grace O'Hara", email: `${unique("g")}@example.com`, phone: "+1 415 555 0199", attributes }, {}]) {
+      const c = await newContact(t.token, body);
+      const { events } = await import("../../schema");
+      const { eq } = await import("drizzle-orm");
+      const rows = await h.services.db.select().from(events).where(eq(events.entityId, c.id));
+      expect(rows).toHaveLength(1);
+      expect(rows[0]).toMatchObject({ type: "contact.created", entityType: "contact", workspaceId: t.workspaceId, actor: t.agentId, depth: 0 });
+      const { tags, ...contact } = c;
+      expect(tags).toEqual([]);
+      expect(rows[0]!.data).toEqual({ contact });
+    }
+  });
+
+  it("a 409 on any unique value (the visitor identifier too) writes neither a row nor an event", async () => {
+    const t = await h.signUp();
+    await newContact(t.token, { email: "x2@example.com", attributes: { identifier: "visitor-1" } });
+    const { contacts, events } = await import("../../schema");
+    const { and, count, eq } = await import("drizzle-orm");
+    const counts = async () => [
+      (await h.services.db.select({ n: count() }).from(contacts).where(eq(contacts.workspaceId, t.workspaceId)))[0]!.n,
+      (await h.services.db.select({ n: count() }).from(events).where(and(eq(events.workspaceId, t.workspaceId), eq(events.type, "contact.created"))))[0]!.n,
+    ];
+    expect(await counts()).toEqual([1, 1]);
+    const byIdentifier = expectError(await h.call("POST", "/v1/contacts", { token: t.token, body: { name: "Other", attributes: { identifier: "visitor-1" } } }), 409, "conflict");
+    expect(byIdentifier.message).toBe("A contact with this email or phone already exists.");
+    expectError(await h.call("POST", "/v1/contacts", { token: t.token, body: { email: "X2@example.com" } }), 409, "conflict");
+    expect(await counts()).toEqual([1, 1]);
+  });
+
   it("writes no event when a change fails (409)", async () => {
     const t = await h.signUp();
     await newContact(t.token, { email: "x@example.com" });

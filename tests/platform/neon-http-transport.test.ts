@@ -290,6 +290,28 @@ describe.skipIf(!DATABASE_URL)("Workers' per-request database (PostgreSQL)", () 
     await edge.close();
   });
 
+  it("POST /v1/contacts writes the row and its event in one statement (no WebSocket); a duplicate is the same 409", async () => {
+    const signUp = await call(env(), "POST", "/v1/workspaces", { name: unique("ws"), owner: { name: "O", email: `${unique("o")}@example.com`, password: "s3cret-password" } });
+    const token: string = signUp.body.access_token;
+    await new Promise((r) => setTimeout(r, 200));
+    const email = `${unique("ada")}@customer.example`;
+    const created = await call(env(), "POST", "/v1/contacts", { name: "Ada", email, phone: "+1 415 555 0100" }, token);
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ name: "Ada", email, phone: "+14155550100", tags: [] });
+    expect(created.connections).toBe(0);
+    // The credential's lookup and the insert with its event.
+    expect(created.fetches).toBeLessThanOrEqual(2);
+    const { db, close } = neonEdgeDatabase(DATABASE_URL!);
+    const r = await db.execute(sql`select type, data from events where entity_id = ${created.body.id}`);
+    const { tags: _, ...contact } = created.body;
+    expect((r as unknown as { rows: unknown[] }).rows).toEqual([{ type: "contact.created", data: { contact } }]);
+    await close();
+    const dup = await call(env(), "POST", "/v1/contacts", { email: email.toUpperCase(), phone: "+14155550100" }, token);
+    expect(dup.status).toBe(409);
+    expect(dup.body.error).toMatchObject({ code: "conflict", details: { existing_contact_id: created.body.id, fields: { email: expect.any(Array), phone: expect.any(Array) } } });
+    expect(dup.connections).toBe(0);
+  });
+
   it("a duplicate over HTTP is still 409 conflict", async () => {
     const email = `${unique("dup")}@example.com`;
     const body = { name: unique("ws"), owner: { name: "O", email, password: "s3cret-password" } };
