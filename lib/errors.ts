@@ -174,37 +174,32 @@ export const TRANSACTION_CONFLICT = {
   headers: { "Retry-After": "1" },
 } as const;
 
-/** Postgres unique violation (23505), looked for through drizzle's wrapping. */
-export function uniqueViolation(err: unknown): { constraint?: string } | null {
+/** The first error in `err`'s cause chain (drizzle wraps the driver's) whose SQLSTATE `matches`. */
+function pgErrorWhere(err: unknown, matches: (code: string) => boolean): { code: string; constraint?: unknown } | null {
   let cur: unknown = err;
   for (let depth = 0; cur && depth < 6; depth++) {
     const e = cur as { code?: unknown; constraint?: unknown; cause?: unknown };
-    if (e.code === "23505") return { constraint: typeof e.constraint === "string" ? e.constraint : undefined };
+    if (typeof e.code === "string" && matches(e.code)) return e as { code: string; constraint?: unknown };
     cur = e.cause;
   }
   return null;
+}
+
+const constraintOf = (e: { constraint?: unknown } | null) => (e ? { constraint: typeof e.constraint === "string" ? e.constraint : undefined } : null);
+
+/** Postgres unique violation (23505), looked for through drizzle's wrapping. */
+export function uniqueViolation(err: unknown): { constraint?: string } | null {
+  return constraintOf(pgErrorWhere(err, (code) => code === "23505"));
 }
 
 /** Postgres foreign key violation (23503), looked for through drizzle's wrapping. */
 export function foreignKeyViolation(err: unknown): { constraint?: string } | null {
-  let cur: unknown = err;
-  for (let depth = 0; cur && depth < 6; depth++) {
-    const e = cur as { code?: unknown; constraint?: unknown; cause?: unknown };
-    if (e.code === "23503") return { constraint: typeof e.constraint === "string" ? e.constraint : undefined };
-    cur = e.cause;
-  }
-  return null;
+  return constraintOf(pgErrorWhere(err, (code) => code === "23503"));
 }
 
 /** Postgres data exception (SQLSTATE class 22: NUL byte, value out of range, bad cast): bad input, not our bug. */
 export function dataException(err: unknown): boolean {
-  let cur: unknown = err;
-  for (let depth = 0; cur && depth < 6; depth++) {
-    const e = cur as { code?: unknown; cause?: unknown };
-    if (typeof e.code === "string" && /^22[0-9A-Z]{3}$/.test(e.code)) return true;
-    cur = e.cause;
-  }
-  return false;
+  return pgErrorWhere(err, (code) => /^22[0-9A-Z]{3}$/.test(code)) !== null;
 }
 
 export class DependencyError extends Error {
